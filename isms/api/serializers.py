@@ -1,0 +1,107 @@
+from rest_framework import serializers
+
+from ..models import Department, PolicyDocument, PolicyRevision, RoleAssignment, User
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["id", "code", "name", "name_en", "kind", "parent"]
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["role", "department"]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    section = DepartmentSerializer(read_only=True)
+    roles = RoleSerializer(source="role_assignments", many=True, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "display_name", "email", "section", "roles"]
+
+
+class PolicyDocumentSerializer(serializers.ModelSerializer):
+    current_revision = serializers.SerializerMethodField()
+    audience_departments = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+
+    class Meta:
+        model = PolicyDocument
+        fields = [
+            "id",
+            "code",
+            "title",
+            "kind",
+            "audience",
+            "audience_departments",
+            "current_revision",
+        ]
+
+    def get_current_revision(self, document) -> int | None:
+        # Annotated by the viewset in the same query as the documents.
+        return getattr(document, "current_revision_id", None)
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    document = serializers.PrimaryKeyRelatedField(queryset=PolicyDocument.objects.all())
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = PolicyRevision
+        fields = [
+            "id",
+            "document",
+            "number",
+            "title",
+            "body",
+            "change_summary",
+            "effective_date",
+            "is_material",
+            "status",
+            "content_sha256",
+            "author",
+            "created_at",
+            "submitted_at",
+            "approved_by",
+            "approved_at",
+            "published_by",
+            "published_at",
+            "superseded_at",
+        ]
+        read_only_fields = [
+            "number",
+            "status",
+            "content_sha256",
+            "created_at",
+            "submitted_at",
+            "approved_at",
+            "published_at",
+            "superseded_at",
+        ]
+
+
+class RevisionUpdateSerializer(RevisionSerializer):
+    document = serializers.PrimaryKeyRelatedField(read_only=True)
+
+
+class ReturnSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class PublishSerializer(serializers.Serializer):
+    deadline = serializers.DateField(required=False, allow_null=True)
+
+
+class DiffSerializer(serializers.Serializer):
+    old = serializers.IntegerField(help_text="id of the older revision")
+    new = serializers.IntegerField(help_text="id of the newer revision")
+    unified_diff = serializers.CharField()

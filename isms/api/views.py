@@ -1,0 +1,193 @@
+from django.db.models import OuterRef, Prefetch, Subquery
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from .. import policy_actions
+from ..models import Department, PolicyDocument, PolicyRevision, RevisionStatus, RoleAssignment
+from ..rendering import unified_diff
+from ..roles import can_manage_policy
+from . import serializers as s
+
+
+class TokenThrottle(AnonRateThrottle):
+    scope = "token"
+
+
+class ObtainTokenView(ObtainAuthToken):
+    """Exchange a user name and password for an API token (throttled, and locked out with
+    the login form after repeated failures)."""
+
+    throttle_classes = [TokenThrottle]
+
+
+class MeView(APIView):
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        user = (
+            type(request.user)
+            .objects.select_related("section")
+            .prefetch_related(
+                Prefetch("role_assignments", RoleAssignment.objects.select_related("department"))
+            )
+            .get(pk=request.user.pk)
+        )
+        return Response(s.MeSerializer(user).data)
+
+
+class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
+    """The organisation tree. Every member of staff may read it; it holds no secrets."""
+
+    queryset = Department.objects.order_by("sort_order", "code")
+    serializer_class = s.DepartmentSerializer
+    filterset_fields = ["kind", "parent", "code"]
+
+
+class PolicyDocumentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Documents the caller may read: anonymous callers see the public basic policy only."""
+
+    serializer_class = s.PolicyDocumentSerializer
+    permission_classes = [permissions.AllowAny]
+    filterset_fields = ["kind", "audience"]
+
+    def get_queryset(self):
+        current = PolicyRevision.objects.filter(
+            document=OuterRef("pk"),
+            status=RevisionStatus.PUBLISHED,
+            effective_date__lte=timezone.localdate(),
+        ).order_by("-effective_date", "-number")
+        return (
+            PolicyDocument.objects.visible_to(self.request.user)
+            .annotate(current_revision_id=Subquery(current.values("pk")[:1]))
+            .prefetch_related("audience_departments")
+            .order_by("kind", "code")
+        )
+
+
+class RevisionFilter(filters.FilterSet):
+    class Meta:
+        model = PolicyRevision
+        fields = ["document", "status"]
+
+
+class RevisionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Policy revisions. Readers see the published history of the documents they may read;
+    the CISO's office drafts, submits, approves (never their own) and publishes."""
+
+    permission_classes = [permissions.AllowAny]
+    filterset_class = RevisionFilter
+
+    def get_queryset(self):
+        return (
+            PolicyRevision.objects.readable_by(self.request.user)
+            .select_related("document", "author", "approved_by", "published_by")
+            .order_by("document_id", "-number")
+        )
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return s.RevisionUpdateSerializer
+        if self.action == "return_to_draft":
+            return s.ReturnSerializer
+        if self.action == "publish":
+            return s.PublishSerializer
+        return s.RevisionSerializer
+
+    def _require_manager(self):
+        if not self.request.user.is_authenticated:
+            self.permission_denied(self.request)
+        if not can_manage_policy(self.request.user):
+            raise PermissionDenied("Only the CISO's office can change policy revisions.")
+
+    def create(self, request, *args, **kwargs):
+        self._require_manager()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        document = data.pop("document")
+        revision = policy_actions.create_draft(document, by=request.user, request=request, **data)
+        return Response(s.RevisionSerializer(revision).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        self._require_manager()
+        revision = self.get_object()
+        serializer = self.get_serializer(
+            revision, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        revision = policy_actions.update_draft(
+            revision, by=request.user, request=request, **serializer.validated_data
+        )
+        return Response(s.RevisionSerializer(revision).data)
+
+    def _transition(self, func, **kwargs):
+        self._require_manager()
+        revision = func(self.get_object(), by=self.request.user, request=self.request, **kwargs)
+        return Response(s.RevisionSerializer(revision).data)
+
+    @extend_schema(request=None, responses=s.RevisionSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._transition(policy_actions.submit_for_review)
+
+    @extend_schema(request=None, responses=s.RevisionSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._transition(policy_actions.approve)
+
+    @extend_schema(request=s.ReturnSerializer, responses=s.RevisionSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_to_draft(self, request, pk=None):
+        serializer = s.ReturnSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._transition(
+            policy_actions.return_to_draft, reason=serializer.validated_data["reason"]
+        )
+
+    @extend_schema(request=s.PublishSerializer, responses=s.RevisionSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        serializer = s.PublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._transition(
+            policy_actions.publish, deadline=serializer.validated_data.get("deadline")
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("against", int, description="id of the other revision")],
+        responses=s.DiffSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        revision = self.get_object()
+        try:
+            other_id = int(request.query_params.get("against", ""))
+        except ValueError:
+            raise ValidationError(
+                {"against": ["Give the id of the revision to compare with."]}
+            ) from None
+        other = get_object_or_404(self.get_queryset(), pk=other_id, document=revision.document)
+        old, new = sorted([revision, other], key=lambda r: r.number)
+        return Response(
+            {
+                "old": old.pk,
+                "new": new.pk,
+                "unified_diff": unified_diff(
+                    old.body, new.body, f"revision {old.number}", f"revision {new.number}"
+                ),
+            }
+        )

@@ -1,0 +1,46 @@
+"""Japanese era dates (和暦): 令和7年11月27日 and back again."""
+
+import datetime
+import re
+import unicodedata
+
+# (name, first day). Only the eras a policy still in force can mention.
+ERAS = [
+    ("令和", datetime.date(2019, 5, 1)),
+    ("平成", datetime.date(1989, 1, 8)),
+    ("昭和", datetime.date(1926, 12, 25)),
+]
+
+ERA_DATE_RE = re.compile(r"(令和|平成|昭和)\s*(元|\d{1,2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+def to_era(date):
+    """令和7年11月27日 for 2025-11-27; the first year of an era is written 元年."""
+    for name, start in ERAS:
+        if date >= start:
+            year = date.year - start.year + 1
+            year_text = "元" if year == 1 else str(year)
+            return f"{name}{year_text}年{date.month}月{date.day}日"
+    return f"{date.year}年{date.month}月{date.day}日"
+
+
+def parse_era(text):
+    """The date written in `text` (full-width digits allowed); ValueError if there is none
+    or it does not exist in that era."""
+    normalised = unicodedata.normalize("NFKC", text)
+    match = ERA_DATE_RE.search(normalised)
+    if not match:
+        raise ValueError(f"no Japanese era date in {text!r}")
+    era, year_text, month, day = match.groups()
+    start = dict(ERAS)[era]
+    year = 1 if year_text == "元" else int(year_text)
+    date = datetime.date(start.year + year - 1, int(month), int(day))
+    following = [s for _, s in ERAS if s > start]
+    if date < start or (following and date >= min(following)):
+        raise ValueError(f"{match.group(0)} does not exist")
+    return date
+
+
+def fiscal_year(date):
+    """Japanese fiscal years (年度) run from April to March: 2026-03-31 is in FY2025."""
+    return date.year if date.month >= 4 else date.year - 1

@@ -1,0 +1,29 @@
+from .audit import AuditEvent
+from .organisation import (
+    DEPARTMENTAL_ROLES,
+    GLOBAL_ROLES,
+    Department,
+    DepartmentGroupObjectPermission,
+    DepartmentUserObjectPermission,
+    Role,
+    RoleAssignment,
+    User,
+)
+from .policy import Audience, DocumentKind, PolicyDocument, PolicyRevision, RevisionStatus
+
+__all__ = [
+    "DEPARTMENTAL_ROLES",
+    "GLOBAL_ROLES",
+    "Audience",
+    "AuditEvent",
+    "Department",
+    "DepartmentGroupObjectPermission",
+    "DepartmentUserObjectPermission",
+    "DocumentKind",
+    "PolicyDocument",
+    "PolicyRevision",
+    "RevisionStatus",
+    "Role",
+    "RoleAssignment",
+    "User",
+]

@@ -1,0 +1,286 @@
+"""Policy documents and their revisions (seed sections 8 to 11)."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .organisation import Department, Role, subtree_q
+
+
+class DocumentKind(models.TextChoices):
+    BASIC_POLICY = "basic_policy", _("Basic policy (基本方針)")
+    STANDARD = "standard", _("Security standard (対策基準)")
+    PROCEDURE = "procedure", _("Implementation procedure (実施手順)")
+
+
+class Audience(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    ALL_STAFF = "all_staff", _("All staff")
+    DEPARTMENTS = "departments", _("Named departments")
+
+
+# People who run the policy programme read every document, whatever its audience.
+POLICY_READER_ROLES = (Role.PROGRAMME_ADMIN, Role.CISO, Role.AUDITOR)
+
+
+class PolicyDocumentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if not user.is_authenticated:
+            return self.filter(audience=Audience.PUBLIC)
+        if user.has_global_role(*POLICY_READER_ROLES):
+            return self
+        visible = Q(audience__in=[Audience.PUBLIC, Audience.ALL_STAFF])
+        if user.section_id:
+            in_audience = PolicyDocument.audience_departments.through.objects.filter(
+                policydocument_id=OuterRef("pk"),
+                department_id__in=user.section.ancestors_and_self(),
+            )
+            visible |= Q(audience=Audience.DEPARTMENTS) & Q(Exists(in_audience))
+        return self.filter(visible)
+
+
+class PolicyDocument(models.Model):
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices)
+    audience = models.CharField(_("audience"), max_length=20, choices=Audience.choices)
+    audience_departments = models.ManyToManyField(
+        Department,
+        verbose_name=_("audience departments"),
+        blank=True,
+        help_text=_("Only for the audience 'named departments': these and the units below them."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PolicyDocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "code"]
+        verbose_name = _("policy document")
+        verbose_name_plural = _("policy documents")
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        # The basic policy is public by definition (seed 11); standards and procedures never
+        # are (seed 9 and 10).
+        if self.kind == DocumentKind.BASIC_POLICY and self.audience != Audience.PUBLIC:
+            raise ValidationError({"audience": _("The basic policy is always public.")})
+        if self.kind != DocumentKind.BASIC_POLICY and self.audience == Audience.PUBLIC:
+            raise ValidationError(
+                {"audience": _("Security standards and procedures are never public.")}
+            )
+
+    def is_visible_to(self, user):
+        return PolicyDocument.objects.visible_to(user).filter(pk=self.pk).exists()
+
+    def current_revision(self, today=None):
+        """The revision in force: the latest published one whose effective date has come."""
+        today = today or timezone.localdate()
+        return (
+            self.revisions.filter(status=RevisionStatus.PUBLISHED, effective_date__lte=today)
+            .order_by("-effective_date", "-number")
+            .first()
+        )
+
+    def audience_members(self):
+        """Active people who must know this document (seed 5: every member of staff)."""
+        from .organisation import User
+
+        people = User.objects.filter(is_active=True, section__isnull=False)
+        if self.audience == Audience.DEPARTMENTS:
+            people = people.filter(subtree_q("section__", self.audience_departments.all()))
+        return people
+
+
+class RevisionStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
+    PUBLISHED = "published", _("Published")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+# Once published, a revision is a record of what the city required: it is never rewritten.
+FROZEN_STATUSES = (RevisionStatus.PUBLISHED, RevisionStatus.SUPERSEDED)
+# The only change a frozen revision allows: published -> superseded, with its timestamp.
+SUPERSEDE_FIELDS = {"status", "superseded_at"}
+
+
+class ImmutableRecordError(Exception):
+    """Raised on any attempt to change or delete a record that proves compliance."""
+
+
+class PolicyRevisionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if set(kwargs) - SUPERSEDE_FIELDS and self.filter(status__in=FROZEN_STATUSES).exists():
+            raise ImmutableRecordError("Published revisions cannot be changed.")
+        if kwargs.get("status", RevisionStatus.SUPERSEDED) != RevisionStatus.SUPERSEDED and (
+            self.filter(status__in=FROZEN_STATUSES).exists()
+        ):
+            raise ImmutableRecordError("A published revision can only become superseded.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(status__in=FROZEN_STATUSES).exists():
+            raise ImmutableRecordError("Published revisions cannot be deleted.")
+        return super().delete()
+
+    def readable_by(self, user):
+        """Revisions a person may read: published history of the documents they may see,
+        and every state for those who manage the policy."""
+        from ..roles import can_manage_policy
+
+        qs = self.filter(document__in=PolicyDocument.objects.visible_to(user))
+        if not can_manage_policy(user):
+            qs = qs.filter(status__in=FROZEN_STATUSES)
+        return qs
+
+
+class PolicyRevision(models.Model):
+    document = models.ForeignKey(
+        PolicyDocument,
+        verbose_name=_("document"),
+        on_delete=models.PROTECT,
+        related_name="revisions",
+    )
+    number = models.PositiveIntegerField(_("revision number"))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body (Markdown)"))
+    change_summary = models.TextField(_("summary of changes"), blank=True)
+    effective_date = models.DateField(
+        _("effective date (施行日)"),
+        null=True,
+        blank=True,
+        help_text=_("The revision becomes current on this date; it may lie in the future."),
+    )
+    is_material = models.BooleanField(
+        _("material change"),
+        default=True,
+        help_text=_("Only a material change asks staff to acknowledge the policy again."),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=RevisionStatus.choices, default=RevisionStatus.DRAFT
+    )
+    content_sha256 = models.CharField(_("SHA-256 of the content"), max_length=64, blank=True)
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="authored_revisions",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approved_revisions",
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="published_revisions",
+    )
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    superseded_at = models.DateTimeField(_("superseded"), null=True, blank=True)
+
+    objects = PolicyRevisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["document", "-number"]
+        verbose_name = _("policy revision")
+        verbose_name_plural = _("policy revisions")
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="unique_revision_number"),
+        ]
+        indexes = [
+            # Serves PolicyDocument.current_revision().
+            models.Index(
+                fields=["document", "status", "effective_date"], name="revision_current_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({_('revision')} {self.number})"
+
+    def save(self, *args, **kwargs):
+        loaded = getattr(self, "_loaded", None)
+        if loaded and loaded.get("status") in FROZEN_STATUSES:
+            changed = {
+                f.attname
+                for f in self._meta.concrete_fields
+                if f.attname in loaded
+                and getattr(self, f.attname) != loaded[f.attname]
+                and f.attname != "updated_at"
+            }
+            if changed - SUPERSEDE_FIELDS or self.status not in FROZEN_STATUSES:
+                raise ImmutableRecordError("Published revisions cannot be changed.")
+        if self.number is None:
+            last = self.document.revisions.aggregate(models.Max("number"))["number__max"]
+            self.number = (last or 0) + 1
+        super().save(*args, **kwargs)
+        self._loaded = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
+
+    def delete(self, *args, **kwargs):
+        if self.status in FROZEN_STATUSES or (
+            getattr(self, "_loaded", {}).get("status") in FROZEN_STATUSES
+        ):
+            raise ImmutableRecordError("Published revisions cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded = dict(zip(field_names, values, strict=True))
+        return instance
+
+    @property
+    def is_frozen(self):
+        return self.status in FROZEN_STATUSES
+
+    @property
+    def is_editable(self):
+        return self.status == RevisionStatus.DRAFT
+
+    def compute_sha256(self):
+        """Fingerprint of everything a reader agrees to, fixed at publication."""
+        content = {
+            "document": self.document.code,
+            "number": self.number,
+            "title": self.title,
+            "effective_date": self.effective_date.isoformat() if self.effective_date else None,
+            "body": self.body,
+        }
+        encoded = json.dumps(content, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        return hashlib.sha256(encoded).hexdigest()
+
+    def is_in_force(self, today=None):
+        today = today or timezone.localdate()
+        return (
+            self.status == RevisionStatus.PUBLISHED
+            and self.effective_date is not None
+            and self.effective_date <= today
+        )
+
+    def previous_published(self):
+        return (
+            self.document.revisions.filter(status__in=FROZEN_STATUSES, number__lt=self.number)
+            .order_by("-number")
+            .first()
+        )

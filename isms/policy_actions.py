@@ -1,0 +1,206 @@
+"""The revision workflow: draft -> in review -> approved -> published -> superseded.
+
+Views and the API call these functions and nothing else to change a revision: each checks
+who may act, changes the state, and writes the audit trail in one transaction.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit
+from .models import PolicyRevision, RevisionStatus
+from .roles import can_approve_revision, can_manage_policy, can_publish_revision
+from .signals import revision_published
+
+EDITABLE_FIELDS = ("title", "body", "change_summary", "effective_date", "is_material")
+
+
+class WorkflowError(ValidationError):
+    """The action is not possible in the revision's current state."""
+
+
+@transaction.atomic
+def create_draft(document, *, by, request=None, **fields):
+    if not can_manage_policy(by):
+        raise PermissionDenied(_("Only the CISO's office can draft policy revisions."))
+    current = document.current_revision() or document.revisions.order_by("-number").first()
+    values = {
+        "title": current.title if current else document.title,
+        "body": current.body if current else "",
+        "change_summary": "",
+        "effective_date": None,
+        "is_material": True,
+    }
+    values.update({k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
+    revision = PolicyRevision.objects.create(document=document, author=by, **values)
+    audit.record("revision.drafted", actor=by, target=revision, request=request)
+    return revision
+
+
+@transaction.atomic
+def update_draft(revision, *, by, request=None, **fields):
+    revision = _locked(revision)
+    if not can_manage_policy(by):
+        raise PermissionDenied(_("Only the CISO's office can edit policy revisions."))
+    if not revision.is_editable:
+        raise WorkflowError(_("Only a draft can be edited."))
+    changed = []
+    for name, value in fields.items():
+        if name in EDITABLE_FIELDS and getattr(revision, name) != value:
+            setattr(revision, name, value)
+            changed.append(name)
+    if changed:
+        revision.save()
+        audit.record(
+            "revision.edited", actor=by, target=revision, request=request, data={"fields": changed}
+        )
+    return revision
+
+
+@transaction.atomic
+def submit_for_review(revision, *, by, request=None):
+    revision = _locked(revision)
+    if not can_manage_policy(by):
+        raise PermissionDenied(_("Only the CISO's office can submit policy revisions."))
+    _expect(revision, RevisionStatus.DRAFT, _("Only a draft can be submitted for review."))
+    _check_ready(revision)
+    revision.status = RevisionStatus.IN_REVIEW
+    revision.submitted_at = timezone.now()
+    revision.save()
+    audit.record("revision.submitted", actor=by, target=revision, request=request)
+    return revision
+
+
+@transaction.atomic
+def return_to_draft(revision, *, by, reason, request=None):
+    revision = _locked(revision)
+    if not can_manage_policy(by):
+        raise PermissionDenied(_("Only the CISO's office can return policy revisions."))
+    if revision.status not in (RevisionStatus.IN_REVIEW, RevisionStatus.APPROVED):
+        raise WorkflowError(_("Only a revision in review or approved can be returned."))
+    if not (reason or "").strip():
+        raise WorkflowError({"reason": _("Say why the revision is returned.")})
+    revision.status = RevisionStatus.DRAFT
+    revision.approved_by = None
+    revision.approved_at = None
+    revision.save()
+    audit.record(
+        "revision.returned", actor=by, target=revision, request=request, data={"reason": reason}
+    )
+    return revision
+
+
+@transaction.atomic
+def approve(revision, *, by, request=None):
+    revision = _locked(revision)
+    if not can_manage_policy(by):
+        raise PermissionDenied(_("Only the CISO or the programme admin can approve revisions."))
+    if not can_approve_revision(by, revision):
+        raise PermissionDenied(_("The author of a revision cannot approve it."))
+    _expect(revision, RevisionStatus.IN_REVIEW, _("Only a revision in review can be approved."))
+    revision.status = RevisionStatus.APPROVED
+    revision.approved_by = by
+    revision.approved_at = timezone.now()
+    revision.save()
+    audit.record("revision.approved", actor=by, target=revision, request=request)
+    return revision
+
+
+@transaction.atomic
+def publish(revision, *, by, deadline=None, request=None):
+    revision = _locked(revision)
+    if not can_publish_revision(by):
+        raise PermissionDenied(_("Only the programme admin can publish revisions."))
+    _expect(revision, RevisionStatus.APPROVED, _("Only an approved revision can be published."))
+    _check_ready(revision)
+    if deadline is not None and deadline < timezone.localdate():
+        raise WorkflowError({"deadline": _("The acknowledgement deadline cannot lie in the past.")})
+    revision.status = RevisionStatus.PUBLISHED
+    revision.published_by = by
+    revision.published_at = timezone.now()
+    revision.content_sha256 = revision.compute_sha256()
+    revision.save()
+    audit.record(
+        "revision.published",
+        actor=by,
+        target=revision,
+        request=request,
+        data={
+            "sha256": revision.content_sha256,
+            "effective_date": revision.effective_date.isoformat(),
+            "material": revision.is_material,
+        },
+    )
+    revision_published.send(sender=PolicyRevision, revision=revision, deadline=deadline, by=by)
+    activate_due_revisions(document_ids=[revision.document_id])
+    return revision
+
+
+def activate_due_revisions(today=None, document_ids=None):
+    """Supersede every published revision older than the one now in force.
+
+    A revision published ahead of its effective date stays "published, not yet in force"
+    until that date; this runs at publication and on a schedule, and does nothing the second
+    time (only still-published rows are touched)."""
+    today = today or timezone.localdate()
+    in_force = PolicyRevision.objects.filter(
+        status=RevisionStatus.PUBLISHED, effective_date__lte=today
+    )
+    if document_ids is not None:
+        in_force = in_force.filter(document_id__in=document_ids)
+    superseded = 0
+    # One row per document with something in force: few documents, so a loop is fine here.
+    current_by_document = {}
+    for revision in in_force.order_by("document_id", "effective_date", "number"):
+        current_by_document[revision.document_id] = revision
+    for current in current_by_document.values():
+        with transaction.atomic():
+            older = list(
+                PolicyRevision.objects.select_for_update()
+                .filter(document_id=current.document_id, status=RevisionStatus.PUBLISHED)
+                .filter(
+                    Q(effective_date__lt=current.effective_date)
+                    | Q(effective_date=current.effective_date, number__lt=current.number)
+                )
+            )
+            for old in older:
+                PolicyRevision.objects.filter(pk=old.pk).update(
+                    status=RevisionStatus.SUPERSEDED, superseded_at=timezone.now()
+                )
+                audit.record("revision.superseded", target=old, data={"superseded_by": current.pk})
+            superseded += len(older)
+    return superseded
+
+
+def _locked(revision):
+    # Two people pressing "publish" at once must not publish twice.
+    return PolicyRevision.objects.select_for_update().select_related("document").get(pk=revision.pk)
+
+
+def _expect(revision, status, message):
+    if revision.status != status:
+        raise WorkflowError(message)
+
+
+def _check_ready(revision):
+    errors = {}
+    if not revision.body.strip():
+        errors["body"] = _("The revision has no text.")
+    if revision.effective_date is None:
+        errors["effective_date"] = _("Set the effective date (施行日).")
+    else:
+        current = revision.document.current_revision()
+        if (
+            current
+            and current.pk != revision.pk
+            and revision.effective_date < current.effective_date
+        ):
+            errors["effective_date"] = _(
+                "The effective date cannot be earlier than that of the revision in force "
+                "(%(date)s)."
+            ) % {"date": current.effective_date.isoformat()}
+    if errors:
+        raise WorkflowError(errors)

@@ -1,0 +1,39 @@
+"""The places where apps hook into the portal's shell without the core importing them.
+
+An app registers its navigation links and home-page panels from its AppConfig.ready();
+the core renders whatever is registered.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    allowed: Callable  # allowed(user) -> bool
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    context: Callable  # context(request) -> dict, or None to hide the panel
+    order: int = 100
+
+
+nav_items: list[NavItem] = []
+dashboard_panels: list[Panel] = []
+
+
+def register_nav(item):
+    if item not in nav_items:
+        nav_items.append(item)
+        nav_items.sort(key=lambda i: i.order)
+
+
+def register_panel(panel):
+    if panel not in dashboard_panels:
+        dashboard_panels.append(panel)
+        dashboard_panels.sort(key=lambda p: p.order)

@@ -1,0 +1,36 @@
+from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+
+from isms.eras import to_era
+from isms.rendering import render_markdown
+
+register = template.Library()
+
+
+@register.filter
+def era(value):
+    """A date (or datetime, in Japan time) in the Japanese era in the Japanese UI,
+    令和7年11月27日, and as 27 November 2025 in English."""
+    if not value:
+        return ""
+    if hasattr(value, "hour"):
+        value = timezone.localtime(value).date()
+    if (get_language() or "ja").startswith("ja"):
+        return to_era(value)
+    return date_format(value, "j F Y")
+
+
+@register.filter
+def era_datetime(value):
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    return f"{era(local.date())} {local:%H:%M}"
+
+
+@register.filter
+def markdown(value):
+    return mark_safe(render_markdown(value))  # render_markdown sanitises with nh3

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from .views import home, manage, policy
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("policy/", policy.public_policy, name="public-policy"),
+    path("policies/", policy.document_list, name="document-list"),
+    path("policies/<slug:code>/", policy.document_detail, name="document-detail"),
+    path("policies/<slug:code>/diff/", policy.revision_diff, name="revision-diff"),
+    path(
+        "policies/<slug:code>/revisions/<int:number>/",
+        policy.revision_detail,
+        name="revision-detail",
+    ),
+    path("manage/policies/", manage.manage_index, name="manage-index"),
+    path("manage/policies/<slug:code>/new/", manage.revision_new, name="manage-revision-new"),
+    path("manage/revisions/<int:pk>/", manage.revision_manage, name="manage-revision"),
+    path("manage/revisions/<int:pk>/edit/", manage.revision_edit, name="manage-revision-edit"),
+    path(
+        "manage/revisions/<int:pk>/<slug:action>/",
+        manage.revision_action,
+        name="manage-revision-action",
+    ),
+    path("audit-trail/", home.audit_trail, name="audit-trail"),
+    path("acknowledgements/", include("training.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("isms.api.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,46 @@
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from ..decorators import allowed_if
+from ..forms import AuditFilterForm
+from ..models import AuditEvent
+from ..portal import dashboard_panels
+from ..roles import can_read_audit_trail
+
+
+def home(request):
+    """Anonymous visitors read the public policy; staff see what awaits them."""
+    if not request.user.is_authenticated:
+        return redirect("public-policy")
+    panels = []
+    for panel in dashboard_panels:
+        context = panel.context(request)
+        if context is not None:
+            panels.append((panel.template, context))
+    return render(request, "home.html", {"panels": panels})
+
+
+@allowed_if(can_read_audit_trail)
+def audit_trail(request):
+    form = AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.select_related("actor").order_by("-created_at", "-id")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["action"]:
+            events = events.filter(action__startswith=data["action"])
+        if data["actor"]:
+            events = events.filter(actor_name=data["actor"])
+        if data["target_type"]:
+            events = events.filter(target_type=data["target_type"])
+        if data["since"]:
+            events = events.filter(created_at__date__gte=data["since"])
+        if data["until"]:
+            events = events.filter(created_at__date__lte=data["until"])
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "audit_trail.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )

@@ -1,0 +1,108 @@
+"""Reading the policy: the public basic policy, documents, revisions and differences."""
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from ..models import DocumentKind, PolicyDocument, PolicyRevision, RevisionStatus
+from ..models.policy import FROZEN_STATUSES
+from ..rendering import line_diff
+
+
+def public_policy(request):
+    """The basic policy in force, open to every citizen (seed 11)."""
+    document = (
+        PolicyDocument.objects.filter(kind=DocumentKind.BASIC_POLICY, audience="public")
+        .order_by("pk")
+        .first()
+    )
+    if document is None:
+        raise Http404(_("No basic policy has been published yet."))
+    return _render_document(request, document, public=True)
+
+
+def document_list(request):
+    documents = PolicyDocument.objects.visible_to(request.user).order_by("kind", "code")
+    return render(request, "policy/document_list.html", {"documents": documents})
+
+
+def document_detail(request, code):
+    document, denied = _visible_document(request, code)
+    if denied:
+        return denied
+    return _render_document(request, document)
+
+
+def revision_detail(request, code, number):
+    document, denied = _visible_document(request, code)
+    if denied:
+        return denied
+    revision = get_object_or_404(
+        PolicyRevision.objects.readable_by(request.user).select_related("document"),
+        document=document,
+        number=number,
+    )
+    return render(
+        request,
+        "policy/revision_detail.html",
+        {"document": document, "revision": revision, "current": document.current_revision()},
+    )
+
+
+def revision_diff(request, code):
+    document, denied = _visible_document(request, code)
+    if denied:
+        return denied
+    readable = PolicyRevision.objects.readable_by(request.user).filter(document=document)
+    try:
+        old_number = int(request.GET.get("from", ""))
+        new_number = int(request.GET.get("to", ""))
+    except ValueError:
+        raise Http404(_("Choose two revisions to compare.")) from None
+    old = get_object_or_404(readable, number=old_number)
+    new = get_object_or_404(readable, number=new_number)
+    return render(
+        request,
+        "policy/revision_diff.html",
+        {
+            "document": document,
+            "old": old,
+            "new": new,
+            "rows": line_diff(old.body, new.body),
+            "revisions": readable.order_by("-number"),
+        },
+    )
+
+
+def _visible_document(request, code):
+    """(document, None) when the person may read it; (None, response) otherwise: a login
+    page for anonymous visitors, 404 for staff outside the audience, who learn nothing,
+    not even that the document exists."""
+    document = get_object_or_404(PolicyDocument, code=code)
+    if document.is_visible_to(request.user):
+        return document, None
+    if not request.user.is_authenticated:
+        return None, redirect_to_login(request.get_full_path())
+    raise Http404
+
+
+def _render_document(request, document, public=False):
+    current = document.current_revision()
+    history = (
+        document.revisions.filter(status__in=FROZEN_STATUSES)
+        .select_related("published_by")
+        .order_by("-effective_date", "-number")
+    )
+    upcoming = [r for r in history if r.status == RevisionStatus.PUBLISHED and not r.is_in_force()]
+    return render(
+        request,
+        "policy/document_detail.html",
+        {
+            "document": document,
+            "current": current,
+            "history": history,
+            "upcoming": upcoming,
+            "public": public,
+        },
+    )

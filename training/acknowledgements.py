@@ -1,0 +1,251 @@
+"""Acknowledging policy revisions, and who still has to."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from isms import audit
+from isms.models import Audience, Department, PolicyDocument, RevisionStatus
+from isms.policy_actions import WorkflowError
+from isms.roles import departments_overseen
+
+from .models import Acknowledgement, AcknowledgementCampaign
+
+
+def open_campaign_on_publication(sender, revision, deadline=None, by=None, **kwargs):
+    """Receiver of isms.signals.revision_published: a material change asks its audience to
+    acknowledge it again; an editorial one does not."""
+    if not revision.is_material:
+        return None
+    deadline = deadline or timezone.localdate() + datetime.timedelta(
+        days=settings.ACKNOWLEDGEMENT_DEADLINE_DAYS
+    )
+    campaign, created = AcknowledgementCampaign.objects.get_or_create(
+        revision=revision, defaults={"deadline": deadline, "opened_by": by}
+    )
+    if created:
+        audit.record(
+            "campaign.opened",
+            actor=by,
+            target=campaign,
+            data={"revision": revision.pk, "deadline": deadline.isoformat()},
+        )
+    return campaign
+
+
+@transaction.atomic
+def change_deadline(campaign, deadline, *, by, request=None):
+    from isms.roles import can_publish_revision
+
+    if not can_publish_revision(by):
+        raise PermissionDenied(_("Only the programme admin can change a deadline."))
+    if campaign.revision.status != RevisionStatus.PUBLISHED:
+        raise WorkflowError(_("The campaign of a superseded revision is closed."))
+    if deadline < timezone.localdate():
+        raise WorkflowError({"deadline": _("The deadline cannot lie in the past.")})
+    old = campaign.deadline
+    campaign.deadline = deadline
+    campaign.save(update_fields=["deadline"])
+    audit.record(
+        "campaign.deadline_changed",
+        actor=by,
+        target=campaign,
+        request=request,
+        data={"from": old.isoformat(), "to": deadline.isoformat()},
+    )
+    return campaign
+
+
+def in_audience_q(user, document_prefix="revision__document__"):
+    """Q for rows whose document concerns this person (seed 5: every member of staff)."""
+    through = PolicyDocument.audience_departments.through
+    in_named_departments = through.objects.filter(
+        policydocument_id=OuterRef(f"{document_prefix}pk"),
+        department_id__in=user.section.ancestors_and_self(),
+    )
+    return Q(**{f"{document_prefix}audience__in": [Audience.PUBLIC, Audience.ALL_STAFF]}) | (
+        Q(**{f"{document_prefix}audience": Audience.DEPARTMENTS}) & Q(Exists(in_named_departments))
+    )
+
+
+def pending_campaigns(user):
+    """Open campaigns this person has not yet acknowledged: two joins, one query."""
+    if not user.is_authenticated or not user.section_id or not user.is_active:
+        return AcknowledgementCampaign.objects.none()
+    acknowledged = Acknowledgement.objects.filter(user=user, revision_id=OuterRef("revision_id"))
+    return (
+        AcknowledgementCampaign.objects.filter(revision__status=RevisionStatus.PUBLISHED)
+        .filter(in_audience_q(user))
+        .exclude(Exists(acknowledged))
+        .select_related("revision__document")
+        .order_by("deadline", "pk")
+    )
+
+
+def must_acknowledge(user, revision):
+    return pending_campaigns(user).filter(revision=revision).exists()
+
+
+def acknowledge(user, revision, *, request=None):
+    """Record that `user` read `revision`. Returns (acknowledgement, created).
+
+    Pressing the button twice, or two requests racing, leaves one record: the unique
+    constraint decides and the loser gets the winner's record back."""
+    if revision.status == RevisionStatus.SUPERSEDED:
+        raise WorkflowError(_("This revision has been superseded; acknowledge the one in force."))
+    if revision.status != RevisionStatus.PUBLISHED:
+        raise WorkflowError(_("Only a published revision can be acknowledged."))
+    existing = Acknowledgement.objects.filter(user=user, revision=revision).first()
+    if existing:
+        return existing, False
+    if not must_acknowledge(user, revision):
+        raise PermissionDenied(_("This revision does not ask you for an acknowledgement."))
+    with transaction.atomic():
+        ack, created = Acknowledgement.objects.get_or_create(
+            user=user,
+            revision=revision,
+            defaults={
+                "content_sha256": revision.content_sha256,
+                "acknowledged_at": timezone.now(),
+                "ip_address": audit.client_ip(request),
+                "user_agent": audit.user_agent(request),
+            },
+        )
+        if created:
+            audit.record(
+                "revision.acknowledged",
+                actor=user,
+                target=revision,
+                request=request,
+                data={"sha256": revision.content_sha256, "acknowledgement": ack.pk},
+            )
+    return ack, created
+
+
+def last_acknowledged_before(user, revision):
+    """The earlier revision of the same document this person last acknowledged, for the
+    'what changed since you last read it' view."""
+    return (
+        Acknowledgement.objects.filter(
+            user=user,
+            revision__document_id=revision.document_id,
+            revision__number__lt=revision.number,
+        )
+        .select_related("revision")
+        .order_by("-revision__number")
+        .first()
+    )
+
+
+@dataclass
+class SectionStatus:
+    section: Department
+    total: int
+    done: int
+
+    @property
+    def pending(self):
+        return self.total - self.done
+
+    @property
+    def percent(self):
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+@dataclass
+class DepartmentStatus:
+    department: Department | None
+    sections: list = field(default_factory=list)
+
+    @property
+    def total(self):
+        return sum(s.total for s in self.sections)
+
+    @property
+    def done(self):
+        return sum(s.done for s in self.sections)
+
+    @property
+    def pending(self):
+        return self.total - self.done
+
+    @property
+    def percent(self):
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+def audience_in_scope(revision, viewer):
+    """Members of the revision's audience in the units the viewer oversees."""
+    return revision.document.audience_members().filter(section__in=departments_overseen(viewer))
+
+
+def status_by_department(revision, viewer):
+    """Per section counts of who has and has not acknowledged, grouped by department.
+
+    Two queries whatever the number of staff: one aggregate over people, one for the
+    sections' names."""
+    rows = (
+        audience_in_scope(revision, viewer)
+        .annotate(
+            ack=FilteredRelation(
+                "acknowledgements", condition=Q(acknowledgements__revision=revision)
+            )
+        )
+        .values("section_id")
+        .annotate(total=Count("pk"), done=Count("ack__pk"))
+        .order_by()
+    )
+    counts = {row["section_id"]: row for row in rows}
+    sections = Department.objects.filter(pk__in=counts).select_related("parent__parent")
+    grouped = {}
+    for section in sorted(sections, key=lambda s: (s.path_name, s.sort_order)):
+        parent = section.parent if section.kind == "section" else section
+        group = grouped.setdefault(parent.pk if parent else None, DepartmentStatus(parent))
+        row = counts[section.pk]
+        group.sections.append(SectionStatus(section, row["total"], row["done"]))
+    return list(grouped.values())
+
+
+def people_status(revision, viewer, *, section=None, state=None):
+    """People of the audience in the viewer's scope with the time they acknowledged (or
+    None). Filtered and ordered in SQL; the caller paginates."""
+    acknowledged_at = Acknowledgement.objects.filter(
+        user_id=OuterRef("pk"), revision=revision
+    ).values("acknowledged_at")[:1]
+    people = (
+        audience_in_scope(revision, viewer)
+        .select_related("section")
+        .annotate(acknowledged_at=Subquery(acknowledged_at))
+        .order_by("section__sort_order", "section__code", "username")
+    )
+    if section is not None:
+        people = people.filter(section=section)
+    if state == "done":
+        people = people.filter(acknowledged_at__isnull=False)
+    elif state == "pending":
+        people = people.filter(acknowledged_at__isnull=True)
+    return people
+
+
+def campaigns_visible_to(user):
+    """Campaigns whose status the person may follow: any, for those overseeing a department."""
+    if not departments_overseen(user).exists():
+        return AcknowledgementCampaign.objects.none()
+    return (
+        AcknowledgementCampaign.objects.filter(
+            revision__document__in=PolicyDocument.objects.visible_to(user)
+        )
+        .select_related("revision__document")
+        .order_by("-opened_at")
+    )
+
+
+def pending_panel(request):
+    """The home page's 'awaiting your acknowledgement' panel."""
+    return {"pending": list(pending_campaigns(request.user)[:20]), "today": timezone.localdate()}

@@ -1,0 +1,7 @@
+from rest_framework.routers import SimpleRouter
+
+from .api import AcknowledgementViewSet
+
+router = SimpleRouter()
+router.register("acknowledgements", AcknowledgementViewSet, basename="acknowledgement")
+urlpatterns = router.urls
