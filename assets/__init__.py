@@ -1,0 +1,1 @@
+"""Placeholder: the assets app arrives with its own issue."""

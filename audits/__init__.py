@@ -1,0 +1,1 @@
+"""Placeholder: the audits app arrives with its own issue."""
