@@ -104,10 +104,7 @@ def sync_department_permissions(user):
                 "revoked": sorted(f"{c}@{d}" for c, d in (k for k in held if k not in wanted)),
             },
         )
-    # guardian caches permission checks on the user object.
-    for attr in ("_guardian_perms_cache",):
-        if hasattr(user, attr):
-            delattr(user, attr)
+    _forget_cached_roles(user)
 
 
 def departments_overseen(user, codename="view_compliance"):
@@ -130,7 +127,11 @@ def departments_overseen(user, codename="view_compliance"):
 
 
 def oversees_any_department(user):
-    return departments_overseen(user).exists()
+    """Cached on the user object for the request: the navigation, the view's guard and the
+    queryset all ask."""
+    if not hasattr(user, "_oversees_any_department"):
+        user._oversees_any_department = departments_overseen(user).exists()
+    return user._oversees_any_department
 
 
 def can_manage_policy(user):
@@ -158,5 +159,6 @@ def _code(department):
 
 
 def _forget_cached_roles(user):
-    if hasattr(user, "_global_roles"):
-        del user._global_roles
+    for attr in ("_global_roles", "_oversees_any_department"):
+        if hasattr(user, attr):
+            delattr(user, attr)

@@ -228,6 +228,8 @@ SESSION_COOKIE_AGE = 8 * 60 * 60  # one working day
 # HTTPS is on by default in production; a TLS-terminating proxy sets X-Forwarded-Proto.
 HTTPS = env.bool("HTTPS", default=not (DEBUG or TESTING))
 SECURE_SSL_REDIRECT = HTTPS
+# Health checks (docker, the load balancer) talk plain HTTP to the container itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0

@@ -6,6 +6,7 @@ from .views import home, manage, policy
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("healthz", home.healthz, name="healthz"),
     path("policy/", policy.public_policy, name="public-policy"),
     path("policies/", policy.document_list, name="document-list"),
     path("policies/<slug:code>/", policy.document_detail, name="document-detail"),

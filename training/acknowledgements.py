@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from isms import audit
 from isms.models import Audience, Department, PolicyDocument, RevisionStatus
 from isms.policy_actions import WorkflowError
-from isms.roles import departments_overseen
+from isms.roles import departments_overseen, oversees_any_department
 
 from .models import Acknowledgement, AcknowledgementCampaign
 
@@ -105,6 +105,10 @@ def acknowledge(user, revision, *, request=None):
     if existing:
         return existing, False
     if not must_acknowledge(user, revision):
+        # A racing request may have recorded it since the look-up above: that is not a refusal.
+        existing = Acknowledgement.objects.filter(user=user, revision=revision).first()
+        if existing:
+            return existing, False
         raise PermissionDenied(_("This revision does not ask you for an acknowledgement."))
     with transaction.atomic():
         ack, created = Acknowledgement.objects.get_or_create(
@@ -235,7 +239,7 @@ def people_status(revision, viewer, *, section=None, state=None):
 
 def campaigns_visible_to(user):
     """Campaigns whose status the person may follow: any, for those overseeing a department."""
-    if not departments_overseen(user).exists():
+    if not oversees_any_department(user):
         return AcknowledgementCampaign.objects.none()
     return (
         AcknowledgementCampaign.objects.filter(

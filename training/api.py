@@ -92,7 +92,8 @@ class AcknowledgementViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         revision = serializer.validated_data["revision"]
-        if not revision.document.is_visible_to(request.user):
+        # Drafts are as unknown to readers as documents they may not see (404 on /revisions/).
+        if not PolicyRevision.objects.readable_by(request.user).filter(pk=revision.pk).exists():
             raise ValidationError({"revision": ["No such revision."]})
         ack, created = acks.acknowledge(request.user, revision, request=request)
         return Response(

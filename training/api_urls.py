@@ -3,5 +3,5 @@ from rest_framework.routers import SimpleRouter
 from .api import AcknowledgementViewSet
 
 router = SimpleRouter()
-router.register("acknowledgements", AcknowledgementViewSet, basename="acknowledgement")
+router.register("acknowledgements", AcknowledgementViewSet, basename="api-acknowledgement")
 urlpatterns = router.urls

@@ -51,6 +51,9 @@ class PolicyDocumentSerializer(serializers.ModelSerializer):
 
 class RevisionSerializer(serializers.ModelSerializer):
     document = serializers.PrimaryKeyRelatedField(queryset=PolicyDocument.objects.all())
+    # A new draft starts from the text in force; leave these out to keep it.
+    title = serializers.CharField(max_length=200, required=False)
+    body = serializers.CharField(required=False)
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
     approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)

@@ -1,3 +1,5 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -5,15 +7,22 @@ from rest_framework.routers import DefaultRouter
 from . import views
 
 router = DefaultRouter()
-router.register("departments", views.DepartmentViewSet, basename="department")
-router.register("policies", views.PolicyDocumentViewSet, basename="policy")
-router.register("revisions", views.RevisionViewSet, basename="revision")
+router.register("departments", views.DepartmentViewSet, basename="api-department")
+router.register("policies", views.PolicyDocumentViewSet, basename="api-policy")
+router.register("revisions", views.RevisionViewSet, basename="api-revision")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "docs/",
+        # Swagger UI styles itself with inline <style>; allow that on this page alone.
+        csp_update({"style-src": [UNSAFE_INLINE]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+        ),
+        name="api-docs",
+    ),
     path("", include("training.api_urls")),
     path("", include(router.urls)),
 ]

@@ -1,12 +1,16 @@
+from axes.helpers import get_cool_off
+from django.contrib.auth.signals import user_logged_in
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
@@ -27,6 +31,25 @@ class ObtainTokenView(ObtainAuthToken):
     the login form after repeated failures)."""
 
     throttle_classes = [TokenThrottle]
+
+    def post(self, request, *args, **kwargs):
+        try:
+            response = super().post(request, *args, **kwargs)
+        except ValidationError:
+            # Axes flags the DRF request it was given, which its middleware never sees: without
+            # this a locked-out caller would only be told the password is wrong.
+            if getattr(request, "axes_locked_out", False):
+                cool_off = get_cool_off(request)
+                raise Throttled(
+                    wait=cool_off.total_seconds() if cool_off else None,
+                    detail=_("Too many failed logins: this account is locked for a while."),
+                ) from None
+            raise
+        # A successful sign-in, like one through the login form: axes forgets earlier
+        # failures and last_login is updated.
+        user = Token.objects.select_related("user").get(key=response.data["token"]).user
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
+        return response
 
 
 class MeView(APIView):
@@ -152,6 +175,7 @@ class RevisionViewSet(
     @extend_schema(request=s.ReturnSerializer, responses=s.RevisionSerializer)
     @action(detail=True, methods=["post"], url_path="return")
     def return_to_draft(self, request, pk=None):
+        self._require_manager()  # before validating, so outsiders get 403 rather than 400
         serializer = s.ReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._transition(
@@ -161,6 +185,7 @@ class RevisionViewSet(
     @extend_schema(request=s.PublishSerializer, responses=s.RevisionSerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
+        self._require_manager()  # before validating, so outsiders get 403 rather than 400
         serializer = s.PublishSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._transition(

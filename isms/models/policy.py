@@ -217,7 +217,7 @@ class PolicyRevision(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} ({_('revision')} {self.number})"
+        return _("%(title)s (revision %(number)s)") % {"title": self.title, "number": self.number}
 
     def save(self, *args, **kwargs):
         loaded = getattr(self, "_loaded", None)

@@ -1,4 +1,5 @@
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from ..decorators import allowed_if
@@ -18,6 +19,12 @@ def home(request):
         if context is not None:
             panels.append((panel.template, context))
     return render(request, "home.html", {"panels": panels})
+
+
+def healthz(request):
+    """Liveness for load balancers and docker health checks: the process answers. Touches
+    neither the database nor the session, so it is cheap enough to poll."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 @allowed_if(can_read_audit_trail)
