@@ -193,7 +193,7 @@ def test_acknowledging_leads_to_a_receipt_with_everything_that_proves_it(as_role
     receipt = client.get(response["Location"])
     assert messages(receipt)[0][0] == "success"
     facts = page(receipt).find(testid="receipt").text
-    assert "対策基準 (1)" in facts
+    assert "対策基準（第1版）" in facts
     assert to_era(standard.effective_date) in facts
     assert standard.content_sha256 in facts
     assert len(standard.content_sha256) == 64

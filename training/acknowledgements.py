@@ -208,7 +208,10 @@ def status_by_department(revision, viewer):
     counts = {row["section_id"]: row for row in rows}
     sections = Department.objects.filter(pk__in=counts).select_related("parent__parent")
     grouped = {}
-    for section in sorted(sections, key=lambda s: (s.path_name, s.sort_order)):
+    # Department-level units (a head's own office) first, then sections in the city's order.
+    for section in sorted(
+        sections, key=lambda s: (s.parent_id or 0, s.kind == "section", s.sort_order, s.code)
+    ):
         parent = section.parent if section.kind == "section" else section
         group = grouped.setdefault(parent.pk if parent else None, DepartmentStatus(parent))
         row = counts[section.pk]

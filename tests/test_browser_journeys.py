@@ -1,0 +1,249 @@
+"""User journeys in a real headless Chromium against a live server.
+
+The policy workflow as the CISO's office walks it (draft, review, approval, publication),
+and a member of staff acknowledging a material change while their department head watches
+the count rise. Run alone with `pytest -m browser`; Debian's /usr/bin/chromium is used, no
+browser is ever downloaded.
+
+Assertions rest on URLs, form actions, CSS classes and data-testid attributes, not on
+translated text, so they hold in Japanese and English alike.
+"""
+
+import datetime
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect, sync_playwright
+
+from isms.models import PolicyRevision, RevisionStatus
+from training import acknowledgements as acks
+from training.models import Acknowledgement
+
+from .conftest import publish
+from .factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Screenshots for people to look at, outside the repository.
+SCREENS = Path("/tmp/isms-screens")
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (bin/setup-system installs it)")
+    # Playwright's sync API keeps an asyncio loop running in this thread, which Django's
+    # ORM would otherwise refuse to be called from (the test body creates and reads rows).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def people_live(transactional_db, people):
+    """The personas, committed, so the live server's thread sees them."""
+    return people
+
+
+@pytest.fixture
+def documents_live(transactional_db, documents):
+    return documents
+
+
+@pytest.fixture
+def log_in(browser, live_server):
+    """log_in("admin") -> a page in a fresh browser context, logged in through the form."""
+    contexts = []
+
+    def log_in(username, **context_options):
+        # City staff browse in Japanese; the portal follows Accept-Language.
+        context = browser.new_context(
+            base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo", **context_options
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("form button[type=submit]")
+        expect(page).to_have_url(f"{live_server.url}/")
+        expect(page.get_by_test_id("current-user")).to_be_visible()
+        return page
+
+    yield log_in
+    for context in contexts:
+        context.close()
+
+
+def post_button(page, action):
+    """The button of the form posting to the given workflow action (submit, approve...)."""
+    return page.locator(f'form[action$="/{action}/"] button')
+
+
+def test_a_revision_goes_from_draft_to_published_through_the_ui(
+    people_live, documents_live, log_in, live_server
+):
+    standard = documents_live["standard"]
+    today = timezone.localdate()
+
+    admin = log_in("admin")
+    admin.goto("/manage/policies/")
+    admin.click(f'a[href="/manage/policies/{standard.code}/new/"]')
+    expect(admin).to_have_url(re.compile(rf"/manage/policies/{standard.code}/new/$"))
+    # The form starts from the text in force.
+    expect(admin.locator("#id_body")).to_have_value(re.compile("職員向けの基準"))
+    admin.fill("#id_title", "対策基準(令和7年改定)")
+    admin.fill("#id_effective_date", today.isoformat())
+    admin.check("#id_is_material")
+    admin.fill("#id_change_summary", "パスワードの長さを12文字以上に改めた。")
+    admin.fill(
+        "#id_body",
+        "## 第1章\n\n職員向けの基準\n\n## 第2章\n\nパスワードは12文字以上とする。",
+    )
+    admin.click("form.card button[type=submit]")
+
+    expect(admin).to_have_url(re.compile(r"/manage/revisions/\d+/$"))
+    revision_id = int(re.search(r"/manage/revisions/(\d+)/$", admin.url).group(1))
+    revision = PolicyRevision.objects.get(pk=revision_id)
+    assert (revision.document_id, revision.number) == (standard.pk, 2)
+    assert revision.status == RevisionStatus.DRAFT
+    assert revision.is_material
+    expect(admin.get_by_test_id("revision-status")).to_have_class(re.compile(r"\bdraft\b"))
+    # The page shows what the draft changes against the revision in force.
+    expect(admin.get_by_test_id("diff").locator("tr.added").last).to_contain_text(
+        "パスワードは12文字以上とする。"
+    )
+
+    post_button(admin, "submit").click()
+    expect(admin.get_by_test_id("revision-status")).to_have_class(re.compile(r"\bin_review\b"))
+    # The author cannot approve their own revision: no button for them.
+    expect(post_button(admin, "approve")).to_have_count(0)
+
+    ciso = log_in("ciso")
+    ciso.goto(f"/manage/revisions/{revision_id}/")
+    post_button(ciso, "approve").click()
+    expect(ciso.get_by_test_id("revision-status")).to_have_class(re.compile(r"\bapproved\b"))
+    # Only the programme admin publishes.
+    expect(post_button(ciso, "publish")).to_have_count(0)
+
+    admin.reload()
+    expect(admin.get_by_test_id("revision-status")).to_have_class(re.compile(r"\bapproved\b"))
+    post_button(admin, "publish").click()
+    expect(admin).to_have_url(f"{live_server.url}/manage/revisions/{revision_id}/")
+    status = admin.get_by_test_id("revision-status")
+    expect(status).to_have_class(re.compile(r"\bpublished\b"))
+    revision.refresh_from_db()
+    assert revision.status == RevisionStatus.PUBLISHED
+    assert revision.published_by == people_live["admin"]
+    assert revision.approved_by == people_live["ciso"]
+    # In the language the browser asked for, as the model names it (公開 in Japanese).
+    expect(status).to_have_text(revision.get_status_display())
+    expect(admin.locator("html")).to_have_attribute("lang", "ja")
+    expect(admin.locator("code.hash")).to_have_text(revision.content_sha256)
+    # Nothing left to press on a published revision.
+    expect(admin.locator("section.actions form")).to_have_count(0)
+
+    # Effective today, it is in force: the public page of the document shows it, and the
+    # material change opened an acknowledgement campaign.
+    admin.goto(f"/policies/{standard.code}/revisions/2/")
+    expect(admin.locator("code.hash")).to_have_text(revision.content_sha256)
+    assert standard.current_revision() == revision
+    assert revision.campaign.deadline > today
+
+
+def test_staff_acknowledge_a_change_and_their_head_sees_the_count(
+    people_live, documents_live, log_in, live_server
+):
+    people, standard = people_live, documents_live["standard"]
+    staff = people["staff"]
+    first = standard.current_revision()
+    acks.acknowledge(staff, first)
+    second = publish(
+        standard,
+        author=people["admin"],
+        approver=people["ciso"],
+        body="## 第1章\n\n職員向けの基準\n\n## 第2章\n\nUSBメモリの持ち出しを禁止する。",
+        deadline=timezone.localdate() + datetime.timedelta(days=14),
+    )
+    assert second.status == RevisionStatus.PUBLISHED and second.is_material
+
+    head = log_in("head_somu", **PHONE)
+    head.goto(f"/acknowledgements/status/{second.pk}/")
+    expect(head.get_by_test_id("done-joho")).to_have_text("0")
+
+    page = log_in("staff_joho", **PHONE)
+    panel = page.get_by_test_id("pending-panel")
+    expect(panel).to_be_visible()
+    link = panel.locator(f'a[href="/acknowledgements/revisions/{second.pk}/"]')
+    expect(link).to_have_text(second.title)
+    # The revision they already acknowledged no longer waits.
+    expect(panel.locator(f'a[href="/acknowledgements/revisions/{first.pk}/"]')).to_have_count(0)
+    link.click()
+
+    expect(page).to_have_url(f"{live_server.url}/acknowledgements/revisions/{second.pk}/")
+    diff = page.get_by_test_id("diff")
+    expect(diff).to_be_visible()
+    # Compared with revision 1, the one they acknowledged.
+    expect(diff.locator("thead th")).to_have_count(2)
+    expect(diff.locator("thead th").first).to_contain_text("1")
+    expect(diff.locator("thead th").last).to_contain_text("2")
+    expect(diff.locator("tr.added").last).to_contain_text("USBメモリの持ち出しを禁止する。")
+
+    page.get_by_test_id("acknowledge").click()
+    expect(page).to_have_url(re.compile(r"/acknowledgements/receipts/\d+/$"))
+    receipt = page.get_by_test_id("receipt")
+    expect(receipt).to_be_visible()
+    expect(receipt.locator("code.hash")).to_have_text(second.content_sha256)
+    ack = Acknowledgement.objects.get(user=staff, revision=second)
+    assert page.url.endswith(f"/acknowledgements/receipts/{ack.pk}/")
+    assert ack.content_sha256 == second.content_sha256
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENS / "receipt-phone.png", full_page=True)
+    assert_fits_the_screen(page)
+
+    # Nothing waits any more for this revision: the home page says so.
+    page.goto("/")
+    expect(
+        page.get_by_test_id("pending-panel").locator(
+            f'a[href="/acknowledgements/revisions/{second.pk}/"]'
+        )
+    ).to_have_count(0)
+
+    head.reload()
+    expect(head.get_by_test_id("done-joho")).to_have_text("1")
+    head.screenshot(path=SCREENS / "status-phone.png", full_page=True)
+    assert_fits_the_screen(head)
+
+
+def assert_fits_the_screen(page):
+    """Wide content (tables, hashes) scrolls inside its own box, not the whole page."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide on a phone"
