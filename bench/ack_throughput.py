@@ -57,7 +57,7 @@ def parse_args():
         type=int,
         default=None,
         help="persistent DB connections for the workers (seconds); default: the "
-        "portal's default, a new connection per request",
+        "portal's default (60); 0 opens a new connection per request",
     )
     parser.add_argument("--request-timeout", type=float, default=30, help="seconds (30)")
     parser.add_argument(
