@@ -16,6 +16,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from isms import policy_actions
 from isms.models import Role
@@ -129,3 +130,28 @@ def documents(org, people):
     procedure.audience_departments.add(org["somu"])
     publish(procedure, author=admin, approver=ciso, body="## 手順\n\n総務部だけの手順")
     return {"basic": basic, "standard": standard, "procedure": procedure}
+
+
+@pytest.fixture
+def standard(documents):
+    """The revision of the all-staff standard in force, with its open campaign."""
+    return documents["standard"].current_revision()
+
+
+@pytest.fixture
+def procedure(documents):
+    """The revision of the 総務部 procedure in force, with its own campaign."""
+    return documents["procedure"].current_revision()
+
+
+@pytest.fixture
+def api_as(people):
+    """api_as("head") -> a DRF test client authenticated as that persona (or anonymous)."""
+
+    def make(role):
+        client = APIClient()
+        if role != "anonymous":
+            client.force_authenticate(people[role])
+        return client
+
+    return make

@@ -15,16 +15,6 @@ BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) TestBrowser/1.0"
 ADDRESS = "192.0.2.10"
 
 
-@pytest.fixture
-def standard(documents):
-    return documents["standard"].current_revision()
-
-
-@pytest.fixture
-def procedure(documents):
-    return documents["procedure"].current_revision()
-
-
 def pending_links(response):
     """The revisions the pending panel asks the person to read, as read-page addresses."""
     panel = page(response).find(testid="pending-panel")

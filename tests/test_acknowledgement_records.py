@@ -22,15 +22,25 @@ def test_publishing_a_material_change_opens_a_campaign_with_the_default_deadline
 
 
 def test_an_editorial_change_asks_nobody_to_acknowledge(documents, people):
-    revision = publish(documents["standard"], author=people["admin"], approver=people["ciso"],
-                       body="字句の修正", material=False)
+    revision = publish(
+        documents["standard"],
+        author=people["admin"],
+        approver=people["ciso"],
+        body="字句の修正",
+        material=False,
+    )
     assert not AcknowledgementCampaign.objects.filter(revision=revision).exists()
 
 
 def test_the_deadline_given_at_publication_is_kept(documents, people):
     deadline = timezone.localdate() + datetime.timedelta(days=10)
-    revision = publish(documents["standard"], author=people["admin"], approver=people["ciso"],
-                       body="期限つき", deadline=deadline)
+    revision = publish(
+        documents["standard"],
+        author=people["admin"],
+        approver=people["ciso"],
+        body="期限つき",
+        deadline=deadline,
+    )
     assert revision.campaign.deadline == deadline
 
 

@@ -35,16 +35,6 @@ SCOPE = {
 }
 
 
-@pytest.fixture
-def standard(documents):
-    return documents["standard"].current_revision()
-
-
-@pytest.fixture
-def procedure(documents):
-    return documents["procedure"].current_revision()
-
-
 def status_url(revision, query=""):
     return f"/acknowledgements/status/{revision.pk}/{query}"
 

@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from rest_framework.test import APIClient
 
 from isms import policy_actions
 from isms.models import User
@@ -14,29 +13,6 @@ from .factories import password_hash
 ACKS = "/api/acknowledgements/"
 PENDING = "/api/acknowledgements/pending/"
 STATUS = "/api/acknowledgements/status/"
-
-
-@pytest.fixture
-def api_as(people):
-    def make(role):
-        client = APIClient()
-        if role != "anonymous":
-            client.force_authenticate(people[role])
-        return client
-
-    return make
-
-
-@pytest.fixture
-def standard(documents):
-    """The revision of the all-staff standard in force, with its open campaign."""
-    return documents["standard"].current_revision()
-
-
-@pytest.fixture
-def procedure(documents):
-    """The revision of the 総務部 procedure in force, with its own campaign."""
-    return documents["procedure"].current_revision()
 
 
 def acknowledge(client, revision):

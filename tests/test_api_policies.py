@@ -4,7 +4,6 @@ import datetime
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from isms import policy_actions
 
@@ -29,17 +28,6 @@ VISIBLE_DOCUMENTS = {
 EVERYONE = list(VISIBLE_DOCUMENTS)
 MANAGERS = ["ciso", "admin"]
 NOT_MANAGERS = [role for role in EVERYONE if role not in MANAGERS]
-
-
-@pytest.fixture
-def api_as(people):
-    def make(role):
-        client = APIClient()
-        if role != "anonymous":
-            client.force_authenticate(people[role])
-        return client
-
-    return make
 
 
 @pytest.fixture

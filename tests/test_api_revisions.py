@@ -4,24 +4,12 @@ import datetime
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from isms import policy_actions
 from isms.models import AuditEvent, PolicyRevision, RevisionStatus
 from training.models import AcknowledgementCampaign
 
 NEXT_WEEK = timezone.localdate() + datetime.timedelta(days=7)
-
-
-@pytest.fixture
-def api_as(people):
-    def make(role):
-        client = APIClient()
-        if role != "anonymous":
-            client.force_authenticate(people[role])
-        return client
-
-    return make
 
 
 @pytest.fixture

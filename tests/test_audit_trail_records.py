@@ -37,8 +37,10 @@ def test_an_event_cannot_be_deleted(event):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
 def test_the_database_refuses_to_rewrite_the_trail_even_with_raw_sql(event):
-    for sql in ("UPDATE isms_auditevent SET action = 'x' WHERE id = %s",
-                "DELETE FROM isms_auditevent WHERE id = %s"):
+    for sql in (
+        "UPDATE isms_auditevent SET action = 'x' WHERE id = %s",
+        "DELETE FROM isms_auditevent WHERE id = %s",
+    ):
         with pytest.raises(InternalError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [event.pk])
     event.refresh_from_db()

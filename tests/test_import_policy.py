@@ -50,7 +50,9 @@ def test_the_citys_basic_policy_imports_with_its_nine_revisions(author):
     assert document.audience == "public"
     revisions = list(document.revisions.order_by("number"))
     assert [r.effective_date for r in revisions][:3] == [
-        datetime.date(2003, 4, 1), datetime.date(2007, 4, 1), datetime.date(2019, 7, 1)
+        datetime.date(2003, 4, 1),
+        datetime.date(2007, 4, 1),
+        datetime.date(2019, 7, 1),
     ]
     assert revisions[-1].effective_date == datetime.date(2025, 11, 27)
     assert len(revisions) == 9
@@ -80,9 +82,7 @@ def test_the_text_is_kept_as_written(author, tmp_path):
         ("", "empty"),
     ],
 )
-def test_a_malformed_file_gets_a_clear_error_and_creates_nothing(
-    author, tmp_path, broken, message
-):
+def test_a_malformed_file_gets_a_clear_error_and_creates_nothing(author, tmp_path, broken, message):
     with pytest.raises(CommandError, match=message):
         call_command("import_policy", str(write(tmp_path, broken)))
     assert not PolicyDocument.objects.exists()
@@ -105,8 +105,16 @@ def test_importing_the_same_code_twice_is_refused(author, tmp_path):
 
 def test_a_standard_cannot_be_imported_as_public(author, tmp_path):
     with pytest.raises(CommandError, match="never public"):
-        call_command("import_policy", str(write(tmp_path, VALID)), "--code", "standard",
-                     "--kind", "standard", "--audience", "public")
+        call_command(
+            "import_policy",
+            str(write(tmp_path, VALID)),
+            "--code",
+            "standard",
+            "--kind",
+            "standard",
+            "--audience",
+            "public",
+        )
     assert not PolicyDocument.objects.exists()
 
 

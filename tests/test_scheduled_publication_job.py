@@ -28,11 +28,15 @@ def overdue_switch(people):
     marked published: the state the job finds just after midnight."""
     document = DocumentFactory(code="scheduled")
     old = PublishedRevisionFactory(
-        document=document, number=1, author=people["admin"],
+        document=document,
+        number=1,
+        author=people["admin"],
         effective_date=datetime.date(2025, 4, 1),
     )
     new = PublishedRevisionFactory(
-        document=document, number=2, author=people["admin"],
+        document=document,
+        number=2,
+        author=people["admin"],
         effective_date=timezone.localdate(),
     )
     return old, new
@@ -52,7 +56,9 @@ def test_the_job_leaves_a_revision_dated_tomorrow_alone(people):
     document = DocumentFactory(code="tomorrow")
     old = PublishedRevisionFactory(document=document, number=1, author=people["admin"])
     PublishedRevisionFactory(
-        document=document, number=2, author=people["admin"],
+        document=document,
+        number=2,
+        author=people["admin"],
         effective_date=timezone.localdate() + datetime.timedelta(days=1),
     )
     assert activate_due_revisions() == 0
@@ -73,13 +79,32 @@ def test_a_real_worker_runs_the_job_from_redis(overdue_switch):
         "DATABASE_URL": (
             f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
             f"{database['NAME']}"
-        ) if connection.vendor == "postgresql" else os.environ.get("DATABASE_URL", ""),
+        )
+        if connection.vendor == "postgresql"
+        else os.environ.get("DATABASE_URL", ""),
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "isms", "worker", "--pool=solo",
-         "--concurrency=1", "-Q", queue, "--without-heartbeat", "--without-gossip",
-         "--without-mingle", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "isms",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         activate_due_revisions.apply_async(queue=queue)

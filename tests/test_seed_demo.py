@@ -28,18 +28,33 @@ def test_the_demo_has_every_account_role_and_document_and_a_second_run_changes_n
     assert AuditEvent.objects.count() == events
 
     User = get_user_model()
-    users = {u.username: u for u in User.objects.filter(username__in=[
-        "admin", "ciso", "head.somu", "chief.joho", "staff.joho", "head.kyoiku",
-        "staff.kyoiku", "auditor"])}
+    users = {
+        u.username: u
+        for u in User.objects.filter(
+            username__in=[
+                "admin",
+                "ciso",
+                "head.somu",
+                "chief.joho",
+                "staff.joho",
+                "head.kyoiku",
+                "staff.kyoiku",
+                "auditor",
+            ]
+        )
+    }
     assert len(users) == 8
     assert users["staff.joho"].check_password(DEMO_PASSWORD)
     assert users["admin"].has_global_role(Role.PROGRAMME_ADMIN)
     assert users["ciso"].has_global_role(Role.CISO)
     assert users["auditor"].has_global_role(Role.AUDITOR)
     assert set(departments_overseen(users["head.somu"]).values_list("name", flat=True)) >= {
-        "総務部", "情報政策課"}
+        "総務部",
+        "情報政策課",
+    }
     assert set(departments_overseen(users["chief.joho"]).values_list("name", flat=True)) == {
-        "情報政策課"}
+        "情報政策課"
+    }
     assert users["head.kyoiku"].section.parent.name == "教育委員会"
 
     # Ten administrative bodies (seed 4(1)).
@@ -53,6 +68,9 @@ def test_the_demo_has_every_account_role_and_document_and_a_second_run_changes_n
 
     # The open campaign waits for staff; the department procedure only for 総務部.
     assert {c.revision.document.kind for c in acks.pending_campaigns(users["staff.joho"])} == {
-        "standard", "procedure"}
+        "standard",
+        "procedure",
+    }
     assert {c.revision.document.kind for c in acks.pending_campaigns(users["staff.kyoiku"])} == {
-        "standard"}
+        "standard"
+    }
