@@ -1,1 +1,0 @@
-"""Placeholder: the assets app arrives with its own issue."""

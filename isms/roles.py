@@ -19,8 +19,8 @@ from .models.organisation import DEPARTMENTAL_ROLES, GLOBAL_ROLES
 
 # What each departmental role may do on its department (and, through subtree_q, below it).
 DEPARTMENT_PERMISSIONS = {
-    Role.DEPARTMENT_HEAD: {"view_compliance"},
-    Role.SECTION_CHIEF: {"view_compliance"},
+    Role.DEPARTMENT_HEAD: {"view_compliance", "manage_assets"},
+    Role.SECTION_CHIEF: {"view_compliance", "manage_assets"},
 }
 
 # Roles that oversee every department's compliance.
@@ -116,6 +116,21 @@ def departments_overseen(user, codename="view_compliance"):
         return Department.objects.none()
     if user.has_global_role(*CITYWIDE_OVERSIGHT_ROLES):
         return Department.objects.all()
+    granted = get_objects_for_user(
+        user,
+        f"isms.{codename}",
+        klass=Department,
+        accept_global_perms=False,
+        with_superuser=False,
+    )
+    return Department.objects.within(granted)
+
+
+def departments_managed(user, codename="manage_assets"):
+    """Departments (and the units below them) where the person holds `codename` through a
+    departmental role. Citywide roles read everywhere but manage nowhere."""
+    if not user.is_authenticated:
+        return Department.objects.none()
     granted = get_objects_for_user(
         user,
         f"isms.{codename}",

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "csp",
     "isms",
     "training",
+    "assets",
 ]
 
 MIDDLEWARE = [
@@ -243,6 +244,13 @@ if env.bool("BEHIND_PROXY", default=False):
 
 # Portal rules that a city may tune without a code change.
 ACKNOWLEDGEMENT_DEADLINE_DAYS = env.int("ACKNOWLEDGEMENT_DEADLINE_DAYS", default=30)
+# Month and day of the fiscal year by which every asset must have had its annual review.
+ASSET_REVIEW_DEADLINE = tuple(
+    int(part) for part in env("ASSET_REVIEW_DEADLINE", default="09-30").split("-")
+)
+# Largest import file accepted (bytes); 100,000 rows of CSV fit well within it.
+ASSET_IMPORT_MAX_BYTES = env.int("ASSET_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LOGGING = {
     "version": 1,

@@ -24,5 +24,6 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("training.api_urls")),
+    path("", include("assets.api_urls")),
     path("", include(router.urls)),
 ]

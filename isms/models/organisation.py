@@ -65,6 +65,7 @@ class Department(models.Model):
         verbose_name_plural = _("departments")
         permissions = [
             ("view_compliance", _("Can view the compliance status of the department")),
+            ("manage_assets", _("Can classify and edit the department's information assets")),
         ]
 
     def __str__(self):

@@ -15,6 +15,7 @@ from isms.demo.organisation import ORGANISATION
 from isms.models import Audience, Department, DocumentKind, PolicyDocument, Role
 from isms.policy_import import import_policy, parse_policy
 from isms.roles import assign_role
+from isms.signals import demo_seeded
 
 DEMO_PASSWORD = "Oita-Demo-Pass-2025"
 BASIC_POLICY = Path(__file__).resolve().parents[2] / "demo" / "basic_policy.txt"
@@ -79,6 +80,7 @@ class Command(BaseCommand):
         users = self.create_accounts(departments)
         self.create_staff(departments)
         self.create_policies(users, departments)
+        demo_seeded.send(sender=self.__class__, departments=departments, users=users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready. Log in as admin, ciso, head.somu, chief.joho, staff.joho, "

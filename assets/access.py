@@ -1,0 +1,63 @@
+"""Who may see and change which assets.
+
+- Everyone on the staff sees assets of the lowest confidentiality level (public information)
+  anywhere in the city, and every asset of their own section.
+- Section chiefs and department heads see and change every asset of the units they manage
+  (the head: the whole department), through the `manage_assets` department permission.
+- Auditors and the CISO's office read everything and change nothing.
+
+All filters are SQL subqueries; nothing collects ids in Python.
+"""
+
+from django.db.models import Q
+
+from isms.models import Role
+from isms.roles import departments_managed
+
+from .models import Asset
+
+READ_EVERYTHING_ROLES = (Role.AUDITOR, Role.CISO, Role.PROGRAMME_ADMIN)
+PUBLIC_RANK = 1
+
+
+def reads_everything(user):
+    return user.is_authenticated and user.has_global_role(*READ_EVERYTHING_ROLES)
+
+
+def visible_assets(user, assets=None):
+    assets = Asset.objects.all() if assets is None else assets
+    if not user.is_authenticated:
+        return assets.none()
+    if reads_everything(user):
+        return assets
+    visible = Q(confidentiality_rank=PUBLIC_RANK) | Q(section__in=departments_managed(user))
+    if user.section_id:
+        visible |= Q(section_id=user.section_id)
+    return assets.filter(visible)
+
+
+def editable_assets(user, assets=None):
+    assets = Asset.objects.all() if assets is None else assets
+    if not user.is_authenticated:
+        return assets.none()
+    return assets.filter(section__in=departments_managed(user))
+
+
+def can_edit(user, asset):
+    return editable_assets(user).filter(pk=asset.pk).exists()
+
+
+def can_manage_any(user):
+    """Section chiefs and department heads: they add, classify and import assets."""
+    if not hasattr(user, "_manages_assets"):
+        user._manages_assets = user.is_authenticated and departments_managed(user).exists()
+    return user._manages_assets
+
+
+def can_use_register(user):
+    return user.is_authenticated
+
+
+def assignable_sections(user):
+    """Units a person may own assets in: those they manage."""
+    return departments_managed(user)

@@ -1,0 +1,211 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from isms.models import Department
+
+from . import services, transfer
+from .access import can_edit, can_manage_any, visible_assets
+from .filters import AssetFilter
+from .models import Asset, AssetChange, Axis, ClassificationLevel, NetworkTier
+from .tier_rules import rules_broken_by
+
+
+class LevelField(serializers.SlugRelatedField):
+    """A classification level by its code ("2", "3A") within the active scheme."""
+
+    def __init__(self, axis, **kwargs):
+        self.axis = axis
+        super().__init__(slug_field="code", **kwargs)
+
+    def get_queryset(self):
+        return ClassificationLevel.objects.filter(scheme__is_active=True, axis=self.axis)
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    section = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all())
+    tier = serializers.SlugRelatedField(slug_field="code", queryset=NetworkTier.objects.all())
+    confidentiality = LevelField(Axis.CONFIDENTIALITY)
+    integrity = LevelField(Axis.INTEGRITY)
+    availability = LevelField(Axis.AVAILABILITY)
+    custodian = serializers.SlugRelatedField(
+        slug_field="username",
+        required=False,
+        allow_null=True,
+        queryset=Asset._meta.get_field("custodian").related_model.objects.filter(is_active=True),
+    )
+    reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        help_text="Required when confidentiality, integrity or availability changes.",
+    )
+
+    class Meta:
+        model = Asset
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "description",
+            "section",
+            "custodian",
+            "location",
+            "tier",
+            "has_personal_data",
+            "has_my_number",
+            "external_service",
+            "contract_reference",
+            "confidentiality",
+            "integrity",
+            "availability",
+            "status",
+            "last_reviewed_on",
+            "created_at",
+            "updated_at",
+            "reason",
+        ]
+        read_only_fields = ["last_reviewed_on", "created_at", "updated_at"]
+
+
+class AssetChangeSerializer(serializers.ModelSerializer):
+    changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AssetChange
+        fields = ["id", "kind", "changed_by", "changed_at", "changes", "reason"]
+
+
+class AssetViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The register, with the same filters and the same rules as the pages: a person sees
+    public assets, those of their own section and of the units they manage; section chiefs
+    and department heads change their own; auditors and the CISO's office read all."""
+
+    queryset = Asset.objects.none()  # for the schema; get_queryset() scopes it
+    serializer_class = AssetSerializer
+    filterset_class = AssetFilter
+
+    def get_queryset(self):
+        return (
+            visible_assets(self.request.user)
+            .select_related(
+                "section", "tier", "confidentiality", "integrity", "availability", "custodian"
+            )
+            .order_by("section_id", "name", "pk")
+        )
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("reason", None)
+        if not can_manage_any(self.request.user):
+            raise PermissionDenied("Only section chiefs and department heads add assets.")
+        try:
+            serializer.instance = services.create_asset(
+                by=self.request.user, request=self.request, **data
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(_detail(error)) from None
+
+    def perform_update(self, serializer):
+        asset = serializer.instance
+        if not can_edit(self.request.user, asset):
+            raise PermissionDenied(
+                "Only the section chief or department head of the owning "
+                "department can change this asset."
+            )
+        data = dict(serializer.validated_data)
+        reason = data.pop("reason", "")
+        try:
+            serializer.instance, _change = services.update_asset(
+                asset, by=self.request.user, reason=reason, request=self.request, **data
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(_detail(error)) from None
+
+    @extend_schema(responses=AssetChangeSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def history(self, request, pk=None):
+        asset = self.get_object()
+        page = self.paginate_queryset(asset.history.select_related("changed_by"))
+        return self.get_paginated_response(AssetChangeSerializer(page, many=True).data)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "BrokenRules", {"rules": serializers.ListField(child=serializers.DictField())}
+        )
+    )
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def rules(self, request, pk=None):
+        asset = self.get_object()
+        return Response(
+            {"rules": [{"code": r.code, "title": str(r.title)} for r in rules_broken_by(asset)]}
+        )
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "AssetImport", {"file": serializers.FileField()}
+            )
+        },
+        responses={
+            201: inline_serializer("AssetImportResult", {"created": serializers.IntegerField()})
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+        filterset_class=None,
+    )
+    def import_file(self, request):
+        if not can_manage_any(request.user):
+            raise PermissionDenied("Only section chiefs and department heads import assets.")
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            raise ValidationError({"file": ["Upload a .csv or .xlsx file as 'file'."]})
+        from .forms import ImportForm
+
+        form = ImportForm(files={"file": uploaded}, data={})
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        try:
+            created = transfer.import_assets(uploaded, by=request.user, request=request)
+        except transfer.ImportRejected as rejected:
+            return Response(
+                {"errors": [e.as_dict() for e in rejected.errors]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("output", str, enum=["csv", "xlsx"])],
+        responses={(200, "text/csv"): bytes},
+    )
+    @action(detail=False, methods=["get"], url_path="export")
+    def export(self, request):
+        assets = self.filter_queryset(self.get_queryset())
+        if request.query_params.get("output") == "xlsx":
+            return FileResponse(
+                transfer.xlsx_file(assets), as_attachment=True, filename="assets.xlsx"
+            )
+        response = StreamingHttpResponse(
+            transfer.csv_rows(assets), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="assets.csv"'
+        return response
+
+
+def _detail(error):
+    return error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}

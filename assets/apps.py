@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AssetsConfig(AppConfig):
+    name = "assets"
+    verbose_name = _("Information assets")
+
+    def ready(self):
+        from isms.portal import NavItem, register_nav
+        from isms.signals import demo_seeded
+
+        from . import demo
+        from .access import can_use_register
+
+        register_nav(NavItem(_("Information assets"), "asset-list", can_use_register, order=40))
+        demo_seeded.connect(demo.seed_demo_assets, dispatch_uid="assets_demo")

@@ -1,0 +1,110 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from .access import assignable_sections
+from .models import Asset, Axis, ClassificationLevel, RelationKind
+
+
+class AssetForm(forms.ModelForm):
+    custodian_username = forms.CharField(
+        label=_("Custodian (user name)"), required=False, max_length=150
+    )
+    reason = forms.CharField(
+        label=_("Reason for the classification change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when confidentiality, integrity or availability changes."),
+    )
+
+    class Meta:
+        model = Asset
+        fields = [
+            "name",
+            "kind",
+            "section",
+            "description",
+            "location",
+            "tier",
+            "confidentiality",
+            "integrity",
+            "availability",
+            "has_personal_data",
+            "has_my_number",
+            "external_service",
+            "contract_reference",
+            "status",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["section"].queryset = assignable_sections(user).order_by("sort_order", "code")
+        for axis in (Axis.CONFIDENTIALITY, Axis.INTEGRITY, Axis.AVAILABILITY):
+            self.fields[axis].queryset = ClassificationLevel.objects.filter(
+                scheme__is_active=True, axis=axis
+            )
+            self.fields[axis].empty_label = None
+        if self.instance.pk and self.instance.custodian_id:
+            self.fields["custodian_username"].initial = self.instance.custodian.username
+        if not self.instance.pk:
+            del self.fields["reason"]
+            del self.fields["status"]
+
+    def clean_custodian_username(self):
+        username = self.cleaned_data["custodian_username"].strip()
+        if not username:
+            return None
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(_("No active user with this user name."))
+        return user
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and "reason" in self.fields:
+            changed = [
+                f
+                for f in ("confidentiality", "integrity", "availability")
+                if f in self.changed_data
+            ]
+            if changed and not (cleaned.get("reason") or "").strip():
+                self.add_error("reason", _("Say why the classification changes."))
+        return cleaned
+
+    def asset_fields(self):
+        data = {
+            name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data
+        }
+        data["custodian"] = self.cleaned_data.get("custodian_username")
+        return data
+
+
+class RelationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Relation"), choices=RelationKind.choices)
+    target = forms.IntegerField(label=_("Related asset (number)"), min_value=1)
+    sanitised = forms.BooleanField(label=_("through sanitisation (無害化)"), required=False)
+
+
+class ReviewForm(forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV or Excel file"),
+        help_text=_(
+            "Use the template. Every row is checked first; nothing is saved unless "
+            "all rows are valid."
+        ),
+    )
+
+    def clean_file(self):
+        from django.conf import settings
+
+        uploaded = self.cleaned_data["file"]
+        if uploaded.size > settings.ASSET_IMPORT_MAX_BYTES:
+            raise forms.ValidationError(_("The file is too large."))
+        if not uploaded.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        return uploaded

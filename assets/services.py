@@ -1,0 +1,173 @@
+"""Changing assets: every change is checked against the person's rights and kept in the
+asset's history; a change of classification needs a reason."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from isms import audit
+
+from .access import assignable_sections, can_edit
+from .models import Asset, AssetChange, AssetRelation, ChangeKind
+
+CLASSIFICATION_FIELDS = ("confidentiality", "integrity", "availability")
+TRACKED_FIELDS = (
+    "name",
+    "kind",
+    "description",
+    "section",
+    "custodian",
+    "location",
+    "tier",
+    "has_personal_data",
+    "has_my_number",
+    "external_service",
+    "contract_reference",
+    *CLASSIFICATION_FIELDS,
+    "status",
+    "last_reviewed_on",
+)
+
+
+def _display(value):
+    """How a value reads in the history: levels and tiers by name, people by user name."""
+    if value is None:
+        return None
+    if hasattr(value, "get_username"):
+        return value.get_username()
+    if hasattr(value, "_meta"):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _check_section(user, section):
+    if not assignable_sections(user).filter(pk=section.pk).exists():
+        raise ValidationError({"section": _("You can only keep assets in sections you manage.")})
+
+
+@transaction.atomic
+def create_asset(*, by, request=None, **fields):
+    _check_section(by, fields["section"])
+    asset = Asset(**fields)
+    asset.full_clean()
+    asset.save()
+    AssetChange.objects.create(
+        asset=asset,
+        kind=ChangeKind.CREATED,
+        changed_by=by,
+        changes={name: [None, _display(getattr(asset, name))] for name in TRACKED_FIELDS},
+    )
+    audit.record(
+        "asset.created",
+        actor=by,
+        target=asset,
+        request=request,
+        data={"classification": [str(getattr(asset, f)) for f in CLASSIFICATION_FIELDS]},
+    )
+    return asset
+
+
+@transaction.atomic
+def update_asset(asset, *, by, reason="", request=None, **fields):
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    if not can_edit(by, asset):
+        raise PermissionDenied(
+            _(
+                "Only the section chief or department head of the owning "
+                "department can change this asset."
+            )
+        )
+    if "section" in fields and fields["section"].pk != asset.section_id:
+        _check_section(by, fields["section"])
+    changes = {}
+    for name, value in fields.items():
+        if name not in TRACKED_FIELDS:
+            continue
+        old = getattr(asset, name)
+        if old != value:
+            changes[name] = [_display(old), _display(value)]
+            setattr(asset, name, value)
+    if not changes:
+        return asset, None
+    reclassified = any(name in changes for name in CLASSIFICATION_FIELDS)
+    if reclassified and not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the classification changes.")})
+    asset.full_clean()
+    asset.save()
+    change = AssetChange.objects.create(
+        asset=asset,
+        kind=ChangeKind.CLASSIFIED if reclassified else ChangeKind.EDITED,
+        changed_by=by,
+        changes=changes,
+        reason=reason.strip(),
+    )
+    if reclassified:
+        audit.record(
+            "asset.classified",
+            actor=by,
+            target=asset,
+            request=request,
+            data={
+                "changes": {k: v for k, v in changes.items() if k in CLASSIFICATION_FIELDS},
+                "reason": reason.strip(),
+            },
+        )
+    return asset, change
+
+
+@transaction.atomic
+def mark_reviewed(asset, *, by, note="", request=None):
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    if not can_edit(by, asset):
+        raise PermissionDenied(
+            _(
+                "Only the section chief or department head of the owning "
+                "department can review this asset."
+            )
+        )
+    today = timezone.localdate()
+    old = asset.last_reviewed_on
+    asset.last_reviewed_on = today
+    asset.save(update_fields=["last_reviewed_on", "updated_at"])
+    return AssetChange.objects.create(
+        asset=asset,
+        kind=ChangeKind.REVIEWED,
+        changed_by=by,
+        changes={"last_reviewed_on": [_display(old), today.isoformat()]},
+        reason=note.strip(),
+    )
+
+
+@transaction.atomic
+def add_relation(source, kind, target, *, by, sanitised=False):
+    if not can_edit(by, source):
+        raise PermissionDenied(_("You cannot change this asset."))
+    if source.pk == target.pk:
+        raise ValidationError({"target": _("An asset cannot relate to itself.")})
+    relation, created = AssetRelation.objects.get_or_create(
+        source=source, kind=kind, target=target, defaults={"sanitised": sanitised}
+    )
+    if created:
+        AssetChange.objects.create(
+            asset=source,
+            kind=ChangeKind.EDITED,
+            changed_by=by,
+            changes={"relation": [None, f"{relation.get_kind_display()} {target.name}"]},
+        )
+    return relation
+
+
+@transaction.atomic
+def remove_relation(relation, *, by):
+    if not can_edit(by, relation.source):
+        raise PermissionDenied(_("You cannot change this asset."))
+    AssetChange.objects.create(
+        asset=relation.source,
+        kind=ChangeKind.EDITED,
+        changed_by=by,
+        changes={"relation": [f"{relation.get_kind_display()} {relation.target.name}", None]},
+    )
+    relation.delete()

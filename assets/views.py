@@ -1,0 +1,270 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from isms.decorators import allowed_if
+
+from . import reviews, services, transfer
+from .access import can_edit, can_manage_any, visible_assets
+from .filters import AssetFilter
+from .forms import AssetForm, ImportForm, RelationForm, ReviewForm
+from .models import Asset, AssetRelation
+from .tier_rules import RULES, rules_broken_by
+
+LIST_RELATED = ("section__parent", "confidentiality", "integrity", "availability", "tier")
+
+
+def _filtered(request):
+    base = visible_assets(request.user).select_related(*LIST_RELATED)
+    return AssetFilter(request.GET or None, queryset=base, request=request)
+
+
+def _query_without_page(request):
+    query = request.GET.copy()
+    for key in ("page", "output"):
+        query.pop(key, None)
+    return query.urlencode()
+
+
+@login_required
+def asset_list(request):
+    filterset = _filtered(request)
+    assets = filterset.qs.order_by("section_id", "name", "pk")
+    page = Paginator(assets, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "assets/asset_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "query": _query_without_page(request),
+            "can_manage": can_manage_any(request.user),
+        },
+    )
+
+
+@login_required
+def asset_export(request):
+    assets = _filtered(request).qs
+    if request.GET.get("output") == "xlsx":
+        return FileResponse(transfer.xlsx_file(assets), as_attachment=True, filename="assets.xlsx")
+    response = StreamingHttpResponse(
+        transfer.csv_rows(assets), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="assets.csv"'
+    return response
+
+
+def _visible_or_404(request, pk):
+    return get_object_or_404(
+        visible_assets(request.user).select_related(*LIST_RELATED, "custodian"), pk=pk
+    )
+
+
+@login_required
+def asset_detail(request, pk):
+    asset = _visible_or_404(request, pk)
+    visible = visible_assets(request.user)
+    relations = [
+        (relation, relation.target, "out")
+        for relation in asset.relations_from.filter(target__in=visible).select_related(
+            "target__tier"
+        )
+    ] + [
+        (relation, relation.source, "in")
+        for relation in asset.relations_to.filter(source__in=visible).select_related("source__tier")
+    ]
+    hidden = (
+        asset.relations_from.exclude(target__in=visible).count()
+        + asset.relations_to.exclude(source__in=visible).count()
+    )
+    history = Paginator(asset.history.select_related("changed_by"), 20).get_page(
+        request.GET.get("page")
+    )
+    editable = can_edit(request.user, asset)
+    return render(
+        request,
+        "assets/asset_detail.html",
+        {
+            "asset": asset,
+            "rules": asset.handling_rules(),
+            "broken": rules_broken_by(asset),
+            "relations": relations,
+            "hidden_relations": hidden,
+            "history": history,
+            "review_state": reviews.review_state(asset),
+            "can_edit": editable,
+            "relation_form": RelationForm() if editable else None,
+            "review_form": ReviewForm() if editable else None,
+        },
+    )
+
+
+@allowed_if(can_manage_any)
+def asset_create(request):
+    form = AssetForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            asset = services.create_asset(by=request.user, request=request, **form.asset_fields())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Asset added."))
+            return redirect("asset-detail", pk=asset.pk)
+    return render(request, "assets/asset_form.html", {"form": form})
+
+
+@login_required
+def asset_edit(request, pk):
+    asset = _visible_or_404(request, pk)
+    if not can_edit(request.user, asset):
+        raise PermissionDenied
+    form = AssetForm(request.POST or None, instance=Asset.objects.get(pk=pk), user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_asset(
+                asset,
+                by=request.user,
+                request=request,
+                reason=form.cleaned_data.get("reason", ""),
+                **form.asset_fields(),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Asset saved."))
+            return redirect("asset-detail", pk=pk)
+    return render(request, "assets/asset_form.html", {"form": form, "asset": asset})
+
+
+def _add_errors(form, error):
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)
+
+
+@require_POST
+@login_required
+def asset_review(request, pk):
+    asset = _visible_or_404(request, pk)
+    form = ReviewForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    services.mark_reviewed(asset, by=request.user, note=note, request=request)
+    messages.success(request, _("Review recorded."))
+    return redirect("asset-detail", pk=pk)
+
+
+@require_POST
+@login_required
+def relation_add(request, pk):
+    asset = _visible_or_404(request, pk)
+    if not can_edit(request.user, asset):
+        raise PermissionDenied
+    form = RelationForm(request.POST)
+    if form.is_valid():
+        target = visible_assets(request.user).filter(pk=form.cleaned_data["target"]).first()
+        if target is None:
+            messages.error(request, _("No such asset."))
+        else:
+            try:
+                services.add_relation(
+                    asset,
+                    form.cleaned_data["kind"],
+                    target,
+                    by=request.user,
+                    sanitised=form.cleaned_data["sanitised"],
+                )
+                messages.success(request, _("Relation added."))
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+    else:
+        messages.error(request, _("Choose a relation and the number of the related asset."))
+    return redirect("asset-detail", pk=pk)
+
+
+@require_POST
+@login_required
+def relation_remove(request, pk, relation_pk):
+    asset = _visible_or_404(request, pk)
+    relation = get_object_or_404(AssetRelation, pk=relation_pk, source=asset)
+    services.remove_relation(relation, by=request.user)
+    messages.success(request, _("Relation removed."))
+    return redirect("asset-detail", pk=pk)
+
+
+@allowed_if(can_manage_any)
+def asset_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    errors = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = transfer.import_assets(
+                form.cleaned_data["file"], by=request.user, request=request
+            )
+        except transfer.ImportRejected as rejected:
+            errors = rejected.errors
+            messages.error(request, _("Nothing was imported: fix the rows below and try again."))
+        else:
+            messages.success(request, _("%(count)s assets imported.") % {"count": count})
+            return redirect("asset-list")
+    return render(
+        request,
+        "assets/asset_import.html",
+        {
+            "form": form,
+            "errors": errors[:500] if errors else None,
+            "error_count": len(errors) if errors else 0,
+        },
+    )
+
+
+@login_required
+def import_template(request, extension):
+    if extension == "xlsx":
+        return FileResponse(
+            transfer.xlsx_file(None), as_attachment=True, filename="assets-template.xlsx"
+        )
+    if extension != "csv":
+        raise Http404
+    response = StreamingHttpResponse(
+        transfer.csv_rows(Asset.objects.none()), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="assets-template.csv"'
+    return response
+
+
+@login_required
+def rule_findings(request):
+    """Every asset that breaks a tier rule, per rule and department, within what the
+    person may see. One query per rule."""
+    visible = visible_assets(request.user).select_related("section__parent", "tier")
+    findings = []
+    for rule in RULES.values():
+        assets = list(
+            rule.violations(visible).order_by("section__parent__name", "section__name", "name")[
+                :500
+            ]
+        )
+        findings.append((rule, assets))
+    return render(request, "assets/rule_findings.html", {"findings": findings})
+
+
+@login_required
+def review_overview(request):
+    rows = reviews.review_counts_by_section(visible_assets(request.user))
+    return render(
+        request,
+        "assets/review_overview.html",
+        {
+            "rows": rows,
+            "deadline": reviews.review_deadline(),
+            "fiscal_year_start": reviews.fiscal_year_start(),
+        },
+    )
