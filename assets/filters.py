@@ -4,12 +4,24 @@ SQL on the queryset the person may see."""
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from isms.models import Department
 
 from . import reviews
 from .models import Asset, AssetKind, AssetStatus, Axis, ClassificationLevel, NetworkTier
 from .tier_rules import RULES
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CodeChoiceFilter(django_filters.ModelChoiceFilter):
+    """A related object chosen by its code (department=mayor-somu)."""
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MethodChoiceFilter(django_filters.ChoiceFilter):
+    """A choice applied by a method: described as a plain string in the schema."""
 
 
 def _level_choices(axis):
@@ -24,7 +36,7 @@ def _level_choices(axis):
 
 class AssetFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    department = django_filters.ModelChoiceFilter(
+    department = CodeChoiceFilter(
         label=_("Department"),
         queryset=Department.objects.all(),
         method="in_department",
@@ -50,12 +62,12 @@ class AssetFilter(django_filters.FilterSet):
         field_name="availability__code",
     )
     status = django_filters.ChoiceFilter(label=_("Status"), choices=AssetStatus.choices)
-    review = django_filters.ChoiceFilter(
+    review = MethodChoiceFilter(
         label=_("Review"),
         method="by_review",
         choices=[("due", _("Due this fiscal year")), ("overdue", _("Overdue"))],
     )
-    rule = django_filters.ChoiceFilter(
+    rule = MethodChoiceFilter(
         label=_("Rule broken"),
         method="by_rule",
         choices=lambda: [(rule.code, rule.title) for rule in RULES.values()],

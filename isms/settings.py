@@ -205,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RevisionStatusEnum": "isms.models.policy.RevisionStatus",
+        "AssetStatusEnum": "assets.models.AssetStatus",
+    },
 }
 
 # Security headers. The portal lives on a closed network: nothing is loaded from elsewhere.
