@@ -13,6 +13,7 @@ The city in every test:
 """
 
 import datetime
+import importlib
 
 import pytest
 from django.utils import timezone
@@ -155,3 +156,52 @@ def api_as(people):
         return client
 
     return make
+
+
+@pytest.fixture
+def catalogue(db):
+    """The classification schemes, handling rules and tiers that migration assets.0002
+    loads. Loaded again here because a transactional (browser) test empties every table."""
+    from django.apps import apps
+
+    importlib.import_module("assets.migrations.0002_catalogue").load(apps, None)
+    from assets.models import ClassificationLevel, NetworkTier
+
+    levels = {
+        (lvl.axis, lvl.code): lvl
+        for lvl in ClassificationLevel.objects.filter(scheme__is_active=True)
+    }
+    return {"levels": levels, "tiers": {t.code: t for t in NetworkTier.objects.all()}}
+
+
+@pytest.fixture
+def make_asset(catalogue, org):
+    """make_asset("joho", c="2", tier="lgwan", name=...) -> an asset of that section."""
+    from assets.models import Asset
+
+    def make(section, *, c="1", i="1", a="1", tier="lgwan", **fields):
+        levels = catalogue["levels"]
+        fields.setdefault("name", f"{section}-C{c}-{tier}")
+        fields.setdefault("kind", "system")
+        return Asset.objects.create(
+            section=org[section],
+            confidentiality=levels[("confidentiality", c)],
+            integrity=levels[("integrity", i)],
+            availability=levels[("availability", a)],
+            tier=catalogue["tiers"][tier],
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def register(make_asset, people):
+    """A small register: a confidential and a public asset in 情報政策課 (総務部), a secret
+    one in 総務課 (総務部), and a confidential one in 学校教育課 (教育部)."""
+    return {
+        "joho_confidential": make_asset("joho", c="2", name="庁内グループウェア"),
+        "joho_public": make_asset("joho", c="1", tier="internet", name="市ホームページ"),
+        "somuka_secret": make_asset("somuka", c="3", tier="none", name="人事評価記録"),
+        "gakko_confidential": make_asset("gakko", c="2", name="成績処理システム"),
+    }
