@@ -1,1 +1,0 @@
-"""Placeholder: the audits app arrives with its own issue."""

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "isms",
     "training",
     "assets",
+    "audits",
 ]
 
 MIDDLEWARE = [
@@ -255,6 +256,8 @@ ASSET_REVIEW_DEADLINE = tuple(
 # Largest import file accepted (bytes); 100,000 rows of CSV fit well within it.
 ASSET_IMPORT_MAX_BYTES = env.int("ASSET_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Largest evidence file for audits (bytes).
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

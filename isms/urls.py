@@ -28,6 +28,7 @@ urlpatterns = [
     path("audit-trail/", home.audit_trail, name="audit-trail"),
     path("acknowledgements/", include("training.urls")),
     path("assets/", include("assets.urls")),
+    path("audits/", include("audits.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -34,3 +34,19 @@ def era_datetime(value):
 @register.filter
 def markdown(value):
     return mark_safe(render_markdown(value))  # render_markdown sanitises with nh3
+
+
+@register.filter
+def dict_get(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def pair_get(mapping, key):
+    """Step into a dict keyed by tuples: {("major", "open"): 3}|pair_get:"major"|pair_get:"open"."""
+    if mapping is None:
+        return None
+    if isinstance(mapping, dict) and key in mapping:
+        return mapping[key]
+    return {rest[0] if len(rest) == 1 else rest: value
+            for (first, *rest), value in mapping.items() if first == key}

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditsConfig(AppConfig):
+    name = "audits"
+    verbose_name = _("Audits and self-inspections")
+
+    def ready(self):
+        from isms.portal import NavItem, register_nav
+        from isms.signals import demo_seeded
+
+        from . import demo
+        from .access import uses_audits
+
+        register_nav(NavItem(_("Audits"), "audit-cycle-list", uses_audits, order=50))
+        demo_seeded.connect(demo.seed_demo_audits, dispatch_uid="audits_demo")

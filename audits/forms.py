@@ -1,0 +1,121 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from isms.forms import DateInput
+from isms.models import Department, PolicyRevision, RevisionStatus
+
+from .models import ChecklistVersion, Cycle, Finding, Result, Severity
+
+
+class CycleForm(forms.ModelForm):
+    departments = forms.ModelMultipleChoiceField(
+        label=_("Departments in scope"),
+        queryset=Department.objects.exclude(kind="section").order_by("sort_order", "code"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Cycle
+        fields = ["name", "kind", "fiscal_year", "checklist", "starts_on", "due_on"]
+        widgets = {"starts_on": DateInput(), "due_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["checklist"].queryset = ChecklistVersion.objects.all()
+        self.fields["checklist"].empty_label = None
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("starts_on")
+            and cleaned.get("due_on")
+            and (cleaned["due_on"] < cleaned["starts_on"])
+        ):
+            self.add_error("due_on", _("The due date comes after the start."))
+        return cleaned
+
+
+class AssignForm(forms.Form):
+    department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.none())
+    auditor = forms.CharField(label=_("Auditor (user name)"), max_length=150)
+
+    def __init__(self, *args, cycle, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = cycle.departments.all()
+
+    def clean_auditor(self):
+        user = (
+            get_user_model()
+            .objects.filter(username=self.cleaned_data["auditor"].strip(), is_active=True)
+            .first()
+        )
+        if user is None:
+            raise forms.ValidationError(_("No active user with this user name."))
+        return user
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FindingForm(forms.ModelForm):
+    class Meta:
+        model = Finding
+        fields = [
+            "title",
+            "area",
+            "severity",
+            "description",
+            "recommendation",
+            "needs_policy_review",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "recommendation": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class FromAnswerForm(forms.Form):
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    title = forms.CharField(label=_("Title"), required=False, max_length=200)
+    recommendation = forms.CharField(
+        label=_("Recommendation"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class CorrectiveActionForm(forms.Form):
+    owner = forms.CharField(label=_("Owner (user name)"), max_length=150)
+    plan = forms.CharField(label=_("Plan"), widget=forms.Textarea(attrs={"rows": 3}))
+    due_on = forms.DateField(label=_("Due"), widget=DateInput())
+
+    def clean_owner(self):
+        user = (
+            get_user_model()
+            .objects.filter(username=self.cleaned_data["owner"].strip(), is_active=True)
+            .first()
+        )
+        if user is None:
+            raise forms.ValidationError(_("No active user with this user name."))
+        return user
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(label=_("Evidence file"))
+
+
+class CiteForm(forms.Form):
+    revision = forms.ModelChoiceField(
+        label=_("Revision"),
+        queryset=PolicyRevision.objects.exclude(
+            status__in=[RevisionStatus.PUBLISHED, RevisionStatus.SUPERSEDED]
+        ).select_related("document"),
+    )
+    findings = forms.ModelMultipleChoiceField(
+        label=_("Findings"),
+        queryset=Finding.objects.filter(needs_policy_review=True),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+RESULT_CHOICES = [("", "—")] + list(Result.choices)

@@ -1,0 +1,437 @@
+"""Every change in the audit cycle goes through these functions: they check who may act,
+change the state, and write the audit trail, in one transaction."""
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from isms import audit
+from isms.models import Department, RevisionStatus
+from isms.roles import can_manage_policy
+
+from . import access
+from .models import (
+    Answer,
+    AuditorAssignment,
+    CorrectiveAction,
+    Cycle,
+    Evidence,
+    Finding,
+    FindingStatus,
+    Inspection,
+    Result,
+    SubmissionStatus,
+)
+
+
+@transaction.atomic
+def open_cycle(*, by, departments, request=None, **fields):
+    if not access.runs_cycles(by):
+        raise PermissionDenied(_("Only auditors and the CISO's office open cycles."))
+    cycle = Cycle(created_by=by, **fields)
+    cycle.full_clean()
+    cycle.save()
+    cycle.departments.set(departments)
+    Inspection.objects.bulk_create(Inspection(cycle=cycle, department=d) for d in departments)
+    audit.record(
+        "cycle.opened",
+        actor=by,
+        target=cycle,
+        request=request,
+        data={"kind": cycle.kind, "departments": [d.code for d in departments]},
+    )
+    return cycle
+
+
+def _own_units(user):
+    """The auditor's own section and everything above it: they may never audit those."""
+    return user.section.ancestors_and_self() if user.section_id else []
+
+
+@transaction.atomic
+def assign_auditor(cycle, department, auditor, *, by, request=None):
+    if not access.runs_cycles(by):
+        raise PermissionDenied(_("Only auditors and the CISO's office assign auditors."))
+    if not auditor.has_global_role("auditor"):
+        raise ValidationError({"auditor": _("%(name)s is not an auditor.") % {"name": auditor}})
+    if not cycle.departments.filter(pk=department.pk).exists():
+        raise ValidationError({"department": _("The department is not in the cycle's scope.")})
+    in_scope = Department.objects.within([department.pk]).values_list("pk", flat=True)
+    if set(_own_units(auditor)) & set(in_scope):
+        raise ValidationError(
+            {
+                "auditor": _(
+                    "An auditor may not audit their own department "
+                    "(%(name)s belongs to %(department)s)."
+                )
+                % {"name": auditor, "department": department}
+            }
+        )
+    assignment, created = AuditorAssignment.objects.get_or_create(
+        cycle=cycle, department=department, auditor=auditor
+    )
+    if created:
+        audit.record(
+            "cycle.auditor_assigned",
+            actor=by,
+            target=cycle,
+            request=request,
+            data={"department": department.code, "auditor": auditor.username},
+        )
+    return assignment
+
+
+def _editable_inspection(inspection, by):
+    inspection = (
+        Inspection.objects.select_for_update().select_related("cycle").get(pk=inspection.pk)
+    )
+    if not access.answers_for(by, inspection):
+        raise PermissionDenied(_("You do not answer this checklist."))
+    if inspection.is_locked:
+        raise ValidationError(
+            _(
+                "The answers have been submitted; they can be changed only "
+                "after they are returned for correction."
+            )
+        )
+    return inspection
+
+
+@transaction.atomic
+def save_answers(inspection, answers, *, by, request=None):
+    """answers: {item_id: (result, comment)}. Items must belong to the cycle's checklist."""
+    inspection = _editable_inspection(inspection, by)
+    valid_items = set(inspection.cycle.checklist.items.values_list("pk", flat=True))
+    for item_id, (result, _comment) in answers.items():
+        if item_id not in valid_items:
+            raise ValidationError({"item": _("The item is not on this checklist.")})
+        if result not in Result.values:
+            raise ValidationError({"result": _("Choose a result.")})
+    existing = {a.item_id: a for a in inspection.answers.filter(item_id__in=answers)}
+    now = timezone.now()
+    new, changed = [], []
+    for item_id, (result, comment) in answers.items():
+        answer = existing.get(item_id)
+        if answer is None:
+            new.append(
+                Answer(
+                    inspection=inspection,
+                    item_id=item_id,
+                    result=result,
+                    comment=comment,
+                    answered_by=by,
+                    answered_at=now,
+                )
+            )
+        elif (answer.result, answer.comment) != (result, comment):
+            answer.result, answer.comment, answer.answered_by, answer.answered_at = (
+                result,
+                comment,
+                by,
+                now,
+            )
+            changed.append(answer)
+    Answer.objects.bulk_create(new)
+    Answer.objects.bulk_update(changed, ["result", "comment", "answered_by", "answered_at"])
+    return len(new) + len(changed)
+
+
+@transaction.atomic
+def submit(inspection, *, by, request=None):
+    inspection = _editable_inspection(inspection, by)
+    missing = inspection.cycle.checklist.items.exclude(
+        pk__in=inspection.answers.values("item_id")
+    ).count()
+    if missing:
+        raise ValidationError(_("%(count)s items are not answered yet.") % {"count": missing})
+    inspection.status = SubmissionStatus.SUBMITTED
+    inspection.submitted_by = by
+    inspection.submitted_at = timezone.now()
+    inspection.returned_reason = ""
+    inspection.save()
+    audit.record("inspection.submitted", actor=by, target=inspection, request=request)
+    return inspection
+
+
+@transaction.atomic
+def return_for_correction(inspection, *, by, reason, request=None):
+    inspection = (
+        Inspection.objects.select_for_update().select_related("cycle").get(pk=inspection.pk)
+    )
+    if not access.audits(by, inspection.cycle, inspection.department):
+        raise PermissionDenied(
+            _("Only the assigned auditor or the CISO's office can return answers.")
+        )
+    if inspection.status != SubmissionStatus.SUBMITTED:
+        raise ValidationError(_("Only submitted answers can be returned."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say what needs correcting.")})
+    inspection.status = SubmissionStatus.RETURNED
+    inspection.returned_reason = reason.strip()
+    inspection.save()
+    audit.record(
+        "inspection.returned",
+        actor=by,
+        target=inspection,
+        request=request,
+        data={"reason": reason.strip()},
+    )
+    return inspection
+
+
+@transaction.atomic
+def record_finding(*, by, cycle, department, request=None, related_assets=(), **fields):
+    if not access.audits(by, cycle, department):
+        raise PermissionDenied(_("Only the auditor assigned to this department records findings."))
+    finding = Finding(cycle=cycle, department=department, created_by=by, **fields)
+    if finding.item_id and not fields.get("area"):
+        finding.area = finding.item.area
+    finding.full_clean()
+    finding.save()
+    if related_assets:
+        finding.related_assets.set(related_assets)
+    audit.record(
+        "finding.recorded",
+        actor=by,
+        target=finding,
+        request=request,
+        data={"severity": finding.severity, "department": department.code},
+    )
+    return finding
+
+
+@transaction.atomic
+def finding_from_answer(answer, *, by, severity, request=None, **fields):
+    """Turn a "not compliant" answer into a finding in one step."""
+    answer = Answer.objects.select_related(
+        "inspection__cycle", "inspection__department", "item"
+    ).get(pk=answer.pk)
+    if answer.result not in (Result.NOT_COMPLIANT, Result.PARTLY):
+        raise ValidationError(
+            _("Only a non-compliant or partly compliant answer becomes a finding.")
+        )
+    if Finding.objects.filter(source_answer=answer).exists():
+        raise ValidationError(_("This answer is already a finding."))
+    return record_finding(
+        by=by,
+        cycle=answer.inspection.cycle,
+        department=answer.inspection.department,
+        request=request,
+        item=answer.item,
+        area=answer.item.area,
+        source_answer=answer,
+        severity=severity,
+        title=fields.get("title") or answer.item.text[:200],
+        description=fields.get("description") or answer.comment or answer.item.text,
+        recommendation=fields.get("recommendation", ""),
+    )
+
+
+def _locked_finding(finding):
+    return (
+        Finding.objects.select_for_update().select_related("cycle", "department").get(pk=finding.pk)
+    )
+
+
+@transaction.atomic
+def update_finding(finding, *, by, request=None, **fields):
+    finding = _locked_finding(finding)
+    if not access.audits(by, finding.cycle, finding.department):
+        raise PermissionDenied(_("Only the assigned auditor edits a finding."))
+    if finding.is_closed:
+        raise ValidationError(_("A closed finding cannot be edited; reopen it first."))
+    changed = {}
+    for name in (
+        "title",
+        "severity",
+        "description",
+        "recommendation",
+        "needs_policy_review",
+        "area",
+    ):
+        if name in fields and getattr(finding, name) != fields[name]:
+            changed[name] = [getattr(finding, name), fields[name]]
+            setattr(finding, name, fields[name])
+    if changed:
+        finding.full_clean()
+        finding.save()
+        audit.record(
+            "finding.edited", actor=by, target=finding, request=request, data={"changes": changed}
+        )
+    return finding
+
+
+@transaction.atomic
+def add_corrective_action(finding, *, by, owner, plan, due_on, request=None):
+    finding = _locked_finding(finding)
+    if not access.acts_for_department(by, finding.department):
+        raise PermissionDenied(_("Only the department records its corrective actions."))
+    if finding.is_closed:
+        raise ValidationError(_("The finding is closed."))
+    if not owner.is_active:
+        raise ValidationError({"owner": _("The owner must be an active user.")})
+    if not (plan or "").strip():
+        raise ValidationError({"plan": _("Describe the plan.")})
+    action = CorrectiveAction.objects.create(
+        finding=finding, owner=owner, plan=plan.strip(), due_on=due_on, created_by=by
+    )
+    finding.status = FindingStatus.ACTION_PLANNED
+    finding.save(update_fields=["status"])
+    audit.record(
+        "finding.action_planned",
+        actor=by,
+        target=finding,
+        request=request,
+        data={"owner": owner.username, "due_on": due_on.isoformat()},
+    )
+    return action
+
+
+@transaction.atomic
+def close_finding(finding, *, by, note="", request=None):
+    finding = _locked_finding(finding)
+    if not access.audits(by, finding.cycle, finding.department):
+        raise PermissionDenied(_("Only the assigned auditor verifies and closes a finding."))
+    if finding.status != FindingStatus.ACTION_PLANNED:
+        raise ValidationError(
+            _("A finding is closed once a corrective action is recorded and verified.")
+        )
+    finding.status = FindingStatus.CLOSED
+    finding.closed_at = timezone.now()
+    finding.save(update_fields=["status", "closed_at"])
+    audit.record("finding.closed", actor=by, target=finding, request=request, data={"note": note})
+    return finding
+
+
+@transaction.atomic
+def reopen_finding(finding, *, by, reason, request=None):
+    finding = _locked_finding(finding)
+    if not access.audits(by, finding.cycle, finding.department):
+        raise PermissionDenied(_("Only the assigned auditor reopens a finding."))
+    if not finding.is_closed:
+        raise ValidationError(_("Only a closed finding can be reopened."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the finding is reopened.")})
+    finding.status = FindingStatus.OPEN
+    finding.closed_at = None
+    finding.save(update_fields=["status", "closed_at"])
+    audit.record(
+        "finding.reopened",
+        actor=by,
+        target=finding,
+        request=request,
+        data={"reason": reason.strip()},
+    )
+    return finding
+
+
+@transaction.atomic
+def cite_findings(revision, findings, *, by, request=None):
+    """A policy revision names the findings it addresses (seed 8: review because of audit
+    results). Only while the revision is being prepared: a published record stays as it was."""
+    if not can_manage_policy(by):
+        raise PermissionDenied(_("Only the CISO's office links revisions to findings."))
+    if revision.status in (RevisionStatus.PUBLISHED, RevisionStatus.SUPERSEDED):
+        raise ValidationError(_("A published revision's citations cannot change."))
+    findings = list(findings)
+    if any(not f.needs_policy_review for f in findings):
+        raise ValidationError(_("Only findings on the policy review backlog can be cited."))
+    for finding in findings:
+        finding.addressed_by.add(revision)
+    audit.record(
+        "revision.findings_cited",
+        actor=by,
+        target=revision,
+        request=request,
+        data={"findings": [f.pk for f in findings]},
+    )
+    return revision
+
+
+# Evidence files --------------------------------------------------------------------------
+
+# Accepted types and the first bytes their content must start with.
+EVIDENCE_TYPES = {
+    ".pdf": ("application/pdf", [b"%PDF"]),
+    ".png": ("image/png", [b"\x89PNG\r\n\x1a\n"]),
+    ".jpg": ("image/jpeg", [b"\xff\xd8\xff"]),
+    ".jpeg": ("image/jpeg", [b"\xff\xd8\xff"]),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", [b"PK"]),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", [b"PK"]),
+    ".txt": ("text/plain", None),
+    ".csv": ("text/csv", None),
+}
+
+
+def check_evidence_file(uploaded):
+    """(content type, sha256) of an acceptable file, or ValidationError saying why not."""
+    name = (uploaded.name or "").lower()
+    extension = name[name.rfind(".") :] if "." in name else ""
+    if extension not in EVIDENCE_TYPES:
+        raise ValidationError(
+            {"file": _("Accepted files: %(types)s.") % {"types": ", ".join(sorted(EVIDENCE_TYPES))}}
+        )
+    if uploaded.size > settings.EVIDENCE_MAX_BYTES:
+        raise ValidationError(
+            {
+                "file": _("The file is larger than %(size)s MB.")
+                % {"size": settings.EVIDENCE_MAX_BYTES // (1024 * 1024)}
+            }
+        )
+    content_type, signatures = EVIDENCE_TYPES[extension]
+    digest = hashlib.sha256()
+    head = b""
+    for chunk in uploaded.chunks():
+        if not head:
+            head = chunk[:16]
+        digest.update(chunk)
+    uploaded.seek(0)
+    if signatures and not any(head.startswith(s) for s in signatures):
+        raise ValidationError({"file": _("The file's content does not match its type.")})
+    if signatures is None and b"\x00" in head:
+        raise ValidationError({"file": _("The file's content does not match its type.")})
+    return content_type, digest.hexdigest()
+
+
+@transaction.atomic
+def attach_evidence(uploaded, *, by, answer=None, finding=None, request=None):
+    if answer is not None:
+        inspection = answer.inspection
+        allowed = access.answers_for(by, inspection) and not inspection.is_locked
+    else:
+        allowed = access.audits(
+            by, finding.cycle, finding.department
+        ) or access.acts_for_department(by, finding.department)
+    if not allowed:
+        raise PermissionDenied(_("You cannot add evidence here."))
+    content_type, sha256 = check_evidence_file(uploaded)
+    evidence = Evidence(
+        answer=answer,
+        finding=finding,
+        original_name=uploaded.name[:200],
+        content_type=content_type,
+        size=uploaded.size,
+        sha256=sha256,
+        uploaded_by=by,
+    )
+    evidence.file.save("evidence", uploaded, save=False)
+    evidence.save()
+    audit.record(
+        "evidence.attached",
+        actor=by,
+        target=evidence,
+        request=request,
+        data={"sha256": sha256, "size": uploaded.size},
+    )
+    return evidence
+
+
+def can_download(user, evidence):
+    """Only people who may see the answer's inspection or the finding, whatever the URL."""
+    if evidence.answer_id:
+        return access.visible_inspections(user).filter(pk=evidence.answer.inspection_id).exists()
+    return access.visible_findings(user).filter(pk=evidence.finding_id).exists()

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.cycle_list, name="audit-cycle-list"),
+    path("cycles/new/", views.cycle_create, name="audit-cycle-create"),
+    path("cycles/<int:pk>/", views.cycle_detail, name="audit-cycle"),
+    path("cycles/<int:pk>/assign/", views.cycle_assign, name="audit-cycle-assign"),
+    path("cycles/<int:pk>/report/", views.cycle_report, name="audit-cycle-report"),
+    path("inspections/<int:pk>/", views.inspection_detail, name="audit-inspection"),
+    path("inspections/<int:pk>/return/", views.inspection_return, name="audit-inspection-return"),
+    path("answers/<int:pk>/finding/", views.answer_to_finding, name="audit-answer-finding"),
+    path("answers/<int:pk>/evidence/", views.answer_evidence, name="audit-answer-evidence"),
+    path("findings/", views.finding_list, name="audit-finding-list"),
+    path("findings/<int:pk>/", views.finding_detail, name="audit-finding"),
+    path("findings/<int:pk>/<slug:action>/", views.finding_action, name="audit-finding-action"),
+    path("evidence/<int:pk>/", views.evidence_download, name="audit-evidence"),
+    path("policy-review/", views.policy_backlog, name="audit-policy-backlog"),
+]
