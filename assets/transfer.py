@@ -83,6 +83,7 @@ def read_rows(uploaded):
             ) from None
         sheet = workbook.worksheets[0]
         rows = ([_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True))
+        rows = _reported_if_unreadable(rows, _("The file is not a readable Excel workbook."))
     else:
         for encoding in ("utf-8-sig", "cp932"):
             try:
@@ -94,7 +95,9 @@ def read_rows(uploaded):
             raise ImportRejected(
                 [RowError(0, "", _("The file is neither UTF-8 nor Shift_JIS text."))]
             )
-        rows = csv.reader(io.StringIO(text))
+        rows = _reported_if_unreadable(
+            csv.reader(io.StringIO(text)), _("This row cannot be read as CSV.")
+        )
     header = next(rows, None)
     if not header:
         raise ImportRejected([RowError(1, "", _("The file is empty."))])
@@ -116,6 +119,22 @@ def read_rows(uploaded):
                 if h
             },
         )
+
+
+def _reported_if_unreadable(rows, message):
+    """The rows of a reader; a row the reader fails on (a damaged sheet, a CSV field over
+    the csv module's size limit) is reported as a problem of that row, not a server error."""
+    rows = iter(rows)
+    number = 0
+    while True:
+        number += 1
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # noqa: BLE001 - whatever the reader's error, the row is unreadable
+            raise ImportRejected([RowError(number, "", message)]) from None
+        yield values
 
 
 def _cell_text(value):

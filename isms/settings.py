@@ -209,6 +209,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RevisionStatusEnum": "isms.models.policy.RevisionStatus",
         "AssetStatusEnum": "assets.models.AssetStatus",
+        "InspectionStatusEnum": "audits.models.SubmissionStatus",
+        "FindingStatusEnum": "audits.models.FindingStatus",
     },
 }
 

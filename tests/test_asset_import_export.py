@@ -811,3 +811,39 @@ def test_an_exported_file_imports_again_after_moving_it_to_a_section_the_importe
     assert set(copies.values_list("section__code", flat=True)) == {"joho"}
     assert snapshot(copies) == snapshot(originals)
     assert copies.filter(history__kind=ChangeKind.IMPORTED).count() == len(originals)
+
+
+def damaged_workbook():
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes([good_row(1)])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_damaged_workbook_is_a_clear_error_not_a_server_error(as_role, api_as, ready):
+    response = as_role("chief").post(
+        IMPORT_PAGE, {"file": SimpleUploadedFile("assets.xlsx", damaged_workbook())}
+    )
+    assert response.status_code == 200
+    [(_row, _column, message)] = page_errors(response)
+    assert message == ja("The file is not a readable Excel workbook.")
+    assert nothing_written()
+
+
+def test_a_csv_cell_beyond_the_csv_field_limit_is_a_clear_error_not_a_server_error(
+    as_role, ready
+):
+    rows = [good_row(1), good_row(2, description="長" * 200_000)]
+    response = as_role("chief").post(IMPORT_PAGE, {"file": csv_file(rows)})
+    assert response.status_code == 200
+    errors = page_errors(response)
+    assert [row for row, _column, _message in errors] == ["3"]
+    assert all(message.strip() for _row, _column, message in errors)
+    assert nothing_written()

@@ -107,7 +107,9 @@ def test_the_api_gives_iso_dates_whatever_the_language(as_role, documents):
 
 
 def _po_entries():
-    """(msgid, msgstr, flags) for every live entry of the Japanese catalogue."""
+    """(context, msgid, msgid_plural, msgstr, flags) for every live entry of the Japanese
+    catalogue. Japanese has one plural form, so msgstr is msgstr[0] for a plural entry;
+    context and msgid_plural are "" when the entry has none."""
     text = PO_FILE.read_text(encoding="utf-8")
     entries = []
     for block in re.split(r"\n\s*\n", text):
@@ -117,15 +119,20 @@ def _po_entries():
         }
         fields, key = {}, None
         for line in lines:
-            match = re.match(r'(msgid|msgstr)\s+(".*")$', line)
+            match = re.match(r'(msgctxt|msgid_plural|msgid|msgstr(?:\[0\])?)\s+(".*")$', line)
             if match:
-                key = match.group(1)
+                key = match.group(1).removesuffix("[0]")
                 fields[key] = [match.group(2)]
+            elif re.match(r"msgstr\[\d+\]", line):
+                key = None  # a further plural form: Japanese has none
             elif key and line.startswith('"'):
                 fields[key].append(line)
         if "msgid" in fields:
-            msgid, msgstr = ("".join(_unquote(s) for s in fields[k]) for k in ("msgid", "msgstr"))
-            entries.append((msgid, msgstr, flags))
+            context, msgid, plural, msgstr = (
+                "".join(_unquote(s) for s in fields.get(k, []))
+                for k in ("msgctxt", "msgid", "msgid_plural", "msgstr")
+            )
+            entries.append((context, msgid, plural, msgstr, flags))
     return entries
 
 
@@ -137,20 +144,31 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def test_every_message_is_translated_and_keeps_its_placeholders():
-    entries = [e for e in _po_entries() if e[0]]
+    entries = [e for e in _po_entries() if e[1]]
     assert len(entries) > 200
-    for msgid, msgstr, flags in entries:
+    for _context, msgid, plural, msgstr, flags in entries:
         assert "fuzzy" not in flags, msgid
         assert msgstr, f"untranslated: {msgid!r}"
-        assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
+        # The one Japanese form stands for the plural, which names every placeholder.
+        source = plural or msgid
+        assert sorted(PLACEHOLDER.findall(source)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
 
 
 def test_the_compiled_catalogue_matches_the_po_file():
     """compilemessages has been run since the .po file last changed."""
     with translation.override("ja"):
-        for msgid, msgstr, _flags in _po_entries():
-            if msgid:
-                assert translation.gettext(msgid) == msgstr, msgid
+        for context, msgid, plural, msgstr, _flags in _po_entries():
+            if not msgid:
+                continue
+            if plural and context:
+                compiled = translation.npgettext(context, msgid, plural, 2)
+            elif plural:
+                compiled = translation.ngettext(msgid, plural, 2)
+            elif context:
+                compiled = translation.pgettext(context, msgid)
+            else:
+                compiled = translation.gettext(msgid)
+            assert compiled == msgstr, msgid
 
 
 @pytest.mark.parametrize(

@@ -25,5 +25,6 @@ urlpatterns = [
     ),
     path("", include("training.api_urls")),
     path("", include("assets.api_urls")),
+    path("", include("audits.api_urls")),
     path("", include(router.urls)),
 ]

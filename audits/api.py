@@ -1,0 +1,481 @@
+"""The audit cycle through the API, with the same rules as the pages (audits.access and
+audits.services decide; these views translate)."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from isms.models import Department
+
+from . import access, services
+from .models import (
+    Answer,
+    ChecklistItem,
+    CorrectiveAction,
+    Cycle,
+    Evidence,
+    Finding,
+    Inspection,
+    Result,
+    Severity,
+)
+from .views import visible_cycles
+
+User = get_user_model()
+
+
+def _raise_400(error):
+    detail = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
+    raise ValidationError(detail) from None
+
+
+class CycleSerializer(serializers.ModelSerializer):
+    departments = serializers.SlugRelatedField(
+        slug_field="code", many=True, queryset=Department.objects.all()
+    )
+
+    class Meta:
+        model = Cycle
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "fiscal_year",
+            "checklist",
+            "departments",
+            "starts_on",
+            "due_on",
+            "created_at",
+        ]
+
+
+class AssignSerializer(serializers.Serializer):
+    department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all())
+    auditor = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True)
+    )
+
+
+class CycleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Cycle.objects.none()
+    serializer_class = CycleSerializer
+    filterset_fields = ["kind", "fiscal_year"]
+
+    def get_queryset(self):
+        if not access.uses_audits(self.request.user):
+            return Cycle.objects.none()
+        return (
+            visible_cycles(self.request.user)
+            .distinct()
+            .prefetch_related("departments")
+            .order_by("-fiscal_year", "-pk")
+        )
+
+    def create(self, request, *args, **kwargs):
+        if not access.runs_cycles(request.user):
+            raise PermissionDenied("Only auditors and the CISO's office open cycles.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        departments = data.pop("departments")
+        try:
+            cycle = services.open_cycle(
+                by=request.user, departments=departments, request=request, **data
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(CycleSerializer(cycle).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AssignSerializer, responses={201: AssignSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        if not access.runs_cycles(request.user):
+            raise PermissionDenied("Only auditors and the CISO's office assign auditors.")
+        cycle = self.get_object()
+        serializer = AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.assign_auditor(
+                cycle, by=request.user, request=request, **serializer.validated_data
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChecklistItem
+        fields = ["id", "checklist", "area", "number", "text", "policy_reference"]
+
+
+class ChecklistItemViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = ChecklistItem.objects.none()
+    serializer_class = ChecklistItemSerializer
+    filterset_fields = ["checklist", "area"]
+
+    def get_queryset(self):
+        if not access.uses_audits(self.request.user):
+            return ChecklistItem.objects.none()
+        return ChecklistItem.objects.order_by("checklist", "pk")
+
+
+class InspectionSerializer(serializers.ModelSerializer):
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    answered = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Inspection
+        fields = [
+            "id",
+            "cycle",
+            "department",
+            "status",
+            "submitted_at",
+            "returned_reason",
+            "answered",
+        ]
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Inspection.objects.none()
+    serializer_class = InspectionSerializer
+    filterset_fields = ["cycle", "status"]
+
+    def get_queryset(self):
+        return (
+            access.visible_inspections(self.request.user)
+            .select_related("department")
+            .annotate(answered=Count("answers"))
+            .order_by("cycle", "department")
+        )
+
+    @extend_schema(request=None, responses=InspectionSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        inspection = self.get_object()
+        try:
+            services.submit(inspection, by=request.user, request=request)
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(InspectionSerializer(self.get_queryset().get(pk=pk)).data)
+
+    @extend_schema(request=ReasonSerializer, responses=InspectionSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_for_correction(self, request, pk=None):
+        inspection = self.get_object()
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.return_for_correction(
+                inspection,
+                by=request.user,
+                request=request,
+                reason=serializer.validated_data["reason"],
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(InspectionSerializer(self.get_queryset().get(pk=pk)).data)
+
+
+class AnswerSerializer(serializers.ModelSerializer):
+    answered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    result = serializers.ChoiceField(choices=Result.choices)
+
+    class Meta:
+        model = Answer
+        fields = ["id", "inspection", "item", "result", "comment", "answered_by", "answered_at"]
+        read_only_fields = ["answered_at"]
+        validators = []  # one answer per item: posting again updates it
+
+
+class FromAnswerSerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    recommendation = serializers.CharField(required=False, allow_blank=True)
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all())
+    addressed_by = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "cycle",
+            "department",
+            "item",
+            "area",
+            "title",
+            "severity",
+            "description",
+            "recommendation",
+            "related_assets",
+            "status",
+            "needs_policy_review",
+            "source_answer",
+            "addressed_by",
+            "created_at",
+            "closed_at",
+        ]
+        read_only_fields = ["status", "source_answer", "created_at", "closed_at"]
+
+
+class AnswerViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """POST {inspection, item, result, comment} answers an item, or changes the answer."""
+
+    queryset = Answer.objects.none()
+    serializer_class = AnswerSerializer
+    filterset_fields = ["inspection", "result"]
+
+    def get_queryset(self):
+        return (
+            Answer.objects.filter(inspection__in=access.visible_inspections(self.request.user))
+            .select_related("answered_by")
+            .order_by("inspection", "item_id")
+        )
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        inspection = get_object_or_404(
+            access.visible_inspections(request.user), pk=data["inspection"].pk
+        )
+        try:
+            services.save_answers(
+                inspection,
+                {data["item"].pk: (data["result"], data.get("comment", ""))},
+                by=request.user,
+                request=request,
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        answer = Answer.objects.get(inspection=inspection, item=data["item"])
+        return Response(AnswerSerializer(answer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=FromAnswerSerializer, responses={201: FindingSerializer})
+    @action(detail=True, methods=["post"])
+    def finding(self, request, pk=None):
+        answer = self.get_object()
+        serializer = FromAnswerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            finding = services.finding_from_answer(
+                answer, by=request.user, request=request, **serializer.validated_data
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(FindingSerializer(finding).data, status=status.HTTP_201_CREATED)
+
+
+class FindingUpdateSerializer(FindingSerializer):
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta(FindingSerializer.Meta):
+        read_only_fields = [
+            *FindingSerializer.Meta.read_only_fields,
+            "cycle",
+            "item",
+            "related_assets",
+        ]
+
+
+class CorrectiveActionSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True)
+    )
+
+    class Meta:
+        model = CorrectiveAction
+        fields = ["id", "finding", "owner", "plan", "due_on", "created_at"]
+        read_only_fields = ["finding", "created_at"]
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "answer",
+            "finding",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_at",
+        ]
+
+
+class FindingViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Finding.objects.none()
+    filterset_fields = ["cycle", "status", "severity", "needs_policy_review"]
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return FindingUpdateSerializer
+        return FindingSerializer
+
+    def get_queryset(self):
+        return (
+            access.visible_findings(self.request.user)
+            .select_related("department")
+            .prefetch_related("related_assets", "addressed_by")
+            .order_by("-pk")
+        )
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        try:
+            finding = services.record_finding(
+                by=request.user,
+                request=request,
+                related_assets=data.pop("related_assets", []),
+                **data,
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(FindingSerializer(finding).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        finding = self.get_object()
+        serializer = self.get_serializer(
+            finding, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            finding = services.update_finding(
+                finding, by=request.user, request=request, **serializer.validated_data
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(FindingSerializer(finding).data)
+
+    @extend_schema(request=None, responses=FindingSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        try:
+            finding = services.close_finding(self.get_object(), by=request.user, request=request)
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(FindingSerializer(finding).data)
+
+    @extend_schema(request=ReasonSerializer, responses=FindingSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        finding = self.get_object()
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            finding = services.reopen_finding(
+                finding,
+                by=request.user,
+                request=request,
+                reason=serializer.validated_data["reason"],
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(FindingSerializer(finding).data)
+
+    @extend_schema(
+        request=CorrectiveActionSerializer,
+        responses={200: CorrectiveActionSerializer(many=True), 201: CorrectiveActionSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="corrective-actions")
+    def corrective_actions(self, request, pk=None):
+        finding = self.get_object()
+        if request.method == "GET":
+            return Response(
+                CorrectiveActionSerializer(
+                    finding.corrective_actions.select_related("owner"), many=True
+                ).data
+            )
+        serializer = CorrectiveActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            corrective = services.add_corrective_action(
+                finding, by=request.user, request=request, **serializer.validated_data
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(CorrectiveActionSerializer(corrective).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "EvidenceUpload", {"file": serializers.FileField()}
+            )
+        },
+        responses={201: EvidenceSerializer},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def evidence(self, request, pk=None):
+        finding = self.get_object()
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            raise ValidationError({"file": ["Upload the file as 'file'."]})
+        try:
+            evidence = services.attach_evidence(
+                uploaded, by=request.user, finding=finding, request=request
+            )
+        except DjangoValidationError as error:
+            _raise_400(error)
+        return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Evidence metadata, and the file itself at /download/, for those who may see the
+    answer or finding it backs."""
+
+    queryset = Evidence.objects.none()
+    serializer_class = EvidenceSerializer
+
+    def get_object(self):
+        evidence = get_object_or_404(
+            Evidence.objects.select_related("answer"), pk=self.kwargs["pk"]
+        )
+        if not services.can_download(self.request.user, evidence):
+            raise Http404
+        return evidence
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        evidence = self.get_object()
+        return FileResponse(
+            evidence.file.open("rb"),
+            as_attachment=True,
+            filename=evidence.original_name,
+            content_type=evidence.content_type,
+        )
