@@ -155,7 +155,9 @@ def add_relation(source, kind, target, *, by, sanitised=False):
             asset=source,
             kind=ChangeKind.EDITED,
             changed_by=by,
-            changes={"relation": [None, f"{relation.get_kind_display()} {target.name}"]},
+            # The related asset by number, not name: the history is read by everyone who
+            # sees this asset, and they may not be allowed to see the other one.
+            changes={"relation": [None, f"{relation.get_kind_display()} #{target.pk}"]},
         )
     return relation
 
@@ -168,6 +170,6 @@ def remove_relation(relation, *, by):
         asset=relation.source,
         kind=ChangeKind.EDITED,
         changed_by=by,
-        changes={"relation": [f"{relation.get_kind_display()} {relation.target.name}", None]},
+        changes={"relation": [f"{relation.get_kind_display()} #{relation.target_id}", None]},
     )
     relation.delete()

@@ -7,11 +7,15 @@ class AuditsConfig(AppConfig):
     verbose_name = _("Audits and self-inspections")
 
     def ready(self):
-        from isms.portal import NavItem, register_nav
+        from isms.portal import NavItem, Panel, register_nav, register_revision_panel
         from isms.signals import demo_seeded
 
         from . import demo
         from .access import uses_audits
+        from .views import addressed_findings_panel
 
         register_nav(NavItem(_("Audits"), "audit-cycle-list", uses_audits, order=50))
         demo_seeded.connect(demo.seed_demo_audits, dispatch_uid="audits_demo")
+        register_revision_panel(
+            Panel("audits/panel_addressed_findings.html", addressed_findings_panel)
+        )

@@ -449,3 +449,15 @@ def policy_backlog(request):
             "form": form,
         },
     )
+
+
+def addressed_findings_panel(request, revision):
+    """On a revision's page: the audit findings it addresses (seed 8), those the reader may
+    see; nothing for anyone else."""
+    findings = (
+        access.visible_findings(request.user)
+        .filter(addressed_by=revision)
+        .select_related("department", "cycle")
+    )
+    findings = list(findings[:50])
+    return {"findings": findings} if findings else None

@@ -25,12 +25,30 @@ class Panel:
 
 nav_items: list[NavItem] = []
 dashboard_panels: list[Panel] = []
+# Panels on a revision's pages; their context callable is context(request, revision).
+revision_panels: list[Panel] = []
 
 
 def register_nav(item):
     if item not in nav_items:
         nav_items.append(item)
         nav_items.sort(key=lambda i: i.order)
+
+
+def register_revision_panel(panel):
+    if panel not in revision_panels:
+        revision_panels.append(panel)
+        revision_panels.sort(key=lambda p: p.order)
+
+
+def rendered_revision_panels(request, revision):
+    """(template, context) of every revision panel that has something to show."""
+    panels = []
+    for panel in revision_panels:
+        context = panel.context(request, revision)
+        if context is not None:
+            panels.append((panel.template, context))
+    return panels
 
 
 def register_panel(panel):

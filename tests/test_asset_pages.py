@@ -537,6 +537,18 @@ def test_relations_to_assets_the_viewer_cannot_see_are_not_named(as_role, relate
             assert not linked
 
 
+def test_a_removed_relation_to_an_asset_out_of_sight_is_not_named_either(as_role, related):
+    homepage, secret = related["joho_public"], related["somuka_secret"]
+    relation = AssetRelation.objects.get(source=homepage, target=secret)
+    response = as_role("head").post(f"/assets/{homepage.pk}/relations/{relation.pk}/delete/")
+    assert response.status_code == 302
+    assert not AssetRelation.objects.filter(pk=relation.pk).exists()
+    # Added and removed: both are in the history, which the staff of 情報政策課 reads.
+    assert homepage.history.count() == 2
+    content = as_role("staff").get(detail_url(homepage)).content.decode()
+    assert secret.name not in content
+
+
 # --- what the asset page shows -----------------------------------------------------------
 
 C3_TAKING_OUT = "原則として持出し禁止。やむを得ない場合は許可を得て暗号化し、記録する。"

@@ -48,5 +48,8 @@ def pair_get(mapping, key):
         return None
     if isinstance(mapping, dict) and key in mapping:
         return mapping[key]
-    return {rest[0] if len(rest) == 1 else rest: value
-            for (first, *rest), value in mapping.items() if first == key}
+    return {
+        rest[0] if len(rest) == 1 else rest: value
+        for (first, *rest), value in mapping.items()
+        if first == key
+    }

@@ -12,6 +12,7 @@ from ..forms import PublishForm, ReturnForm, RevisionForm
 from ..models import PolicyDocument, PolicyRevision, RevisionStatus
 from ..models.policy import FROZEN_STATUSES
 from ..policy_actions import WorkflowError
+from ..portal import rendered_revision_panels
 from ..rendering import line_diff
 from ..roles import can_approve_revision, can_manage_policy, can_publish_revision
 
@@ -100,6 +101,7 @@ def revision_manage(request, pk):
             "return_form": ReturnForm(),
             "publish_form": PublishForm(),
             "Status": RevisionStatus,
+            "panels": rendered_revision_panels(request, revision),
         },
     )
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from ..models import DocumentKind, PolicyDocument, PolicyRevision, RevisionStatus
 from ..models.policy import FROZEN_STATUSES
+from ..portal import rendered_revision_panels
 from ..rendering import line_diff
 
 
@@ -46,7 +47,12 @@ def revision_detail(request, code, number):
     return render(
         request,
         "policy/revision_detail.html",
-        {"document": document, "revision": revision, "current": document.current_revision()},
+        {
+            "document": document,
+            "revision": revision,
+            "current": document.current_revision(),
+            "panels": rendered_revision_panels(request, revision),
+        },
     )
 
 
