@@ -15,3 +15,9 @@ class AssetsConfig(AppConfig):
 
         register_nav(NavItem(_("Information assets"), "asset-list", can_use_register, order=40))
         demo_seeded.connect(demo.seed_demo_assets, dispatch_uid="assets_demo")
+
+        from isms.portal import register_summary_section
+
+        from . import tasks
+
+        register_summary_section(tasks.summary_asset_reviews)

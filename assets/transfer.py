@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from isms import audit
 
@@ -168,6 +169,10 @@ class RowValidator:
         def error(column, message):
             errors.append(RowError(number, column, message))
 
+        for column, value in row.items():
+            # PostgreSQL cannot store NUL; without this check the insert fails with a 500.
+            if "\x00" in value:
+                error(column, _("The text contains a NUL character."))
         for column in REQUIRED:
             if not row.get(column):
                 error(column, _("Required."))
@@ -329,7 +334,10 @@ def xlsx_file(assets):
     sheet.append(COLUMNS)
     if assets is not None:
         for asset in _export_queryset(assets).iterator(chunk_size=2000):
-            sheet.append(_row(asset))
+            # Control characters a CSV import or a form let through cannot go in a sheet.
+            sheet.append(
+                [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in _row(asset)]
+            )
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     workbook.save(handle)
     handle.seek(0)

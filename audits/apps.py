@@ -19,3 +19,9 @@ class AuditsConfig(AppConfig):
         register_revision_panel(
             Panel("audits/panel_addressed_findings.html", addressed_findings_panel)
         )
+
+        from isms.portal import register_summary_section
+
+        from . import tasks
+
+        register_summary_section(tasks.summary_findings)

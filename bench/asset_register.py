@@ -588,4 +588,10 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OutOfTime as error:
+        print(
+            f"FAILED: {error} (--max-seconds); gunicorn stopped, database dropped", file=sys.stderr
+        )
+        sys.exit(2)

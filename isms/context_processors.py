@@ -1,5 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
+from .notify import unread_count
 from .portal import nav_items
 
 
@@ -13,4 +14,9 @@ def navigation(request):
             return []
         return [item for item in nav_items if item.allowed(user)]
 
-    return {"nav_links": SimpleLazyObject(links)}
+    def unread():
+        if not user.is_authenticated:
+            return 0
+        return unread_count(user)
+
+    return {"nav_links": SimpleLazyObject(links), "unread_notifications": SimpleLazyObject(unread)}

@@ -25,6 +25,8 @@ class Panel:
 
 nav_items: list[NavItem] = []
 dashboard_panels: list[Panel] = []
+# Sections of the CISO's weekly summary: callables summary(today) -> (title, [line, ...]).
+summary_sections: list[Callable] = []
 # Panels on a revision's pages; their context callable is context(request, revision).
 revision_panels: list[Panel] = []
 
@@ -49,6 +51,11 @@ def rendered_revision_panels(request, revision):
         if context is not None:
             panels.append((panel.template, context))
     return panels
+
+
+def register_summary_section(section):
+    if section not in summary_sections:
+        summary_sections.append(section)
 
 
 def register_panel(panel):

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -169,18 +170,60 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Fail fast when Redis is down: pages must not wait for the broker (isms.notify.enqueue).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 0,
+}
+CELERY_TASK_ACKS_LATE = True  # every task is idempotent: a task lost with its worker reruns
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# One beat schedule for the whole portal (Japan time). Every job is idempotent, so a run
+# that repeats or overlaps another sends nothing twice.
 CELERY_BEAT_SCHEDULE = {
-    # Revisions published ahead of their effective date (施行日) become current at midnight JST.
+    # Revisions published ahead of their effective date (施行日) become current at midnight.
     "activate-due-revisions": {
         "task": "isms.tasks.activate_due_revisions",
-        "schedule": 15 * 60,
+        "schedule": crontab(minute="*/15"),
+    },
+    "sync-enrolments": {
+        "task": "training.tasks.sync_enrolments",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "remind-acknowledgements": {
+        "task": "training.tasks.remind_acknowledgements",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "remind-training": {
+        "task": "training.tasks.remind_training",
+        "schedule": crontab(hour=8, minute=10),
+    },
+    "remind-corrective-actions": {
+        "task": "audits.tasks.remind_corrective_actions",
+        "schedule": crontab(hour=8, minute=20),
+    },
+    "remind-self-inspections": {
+        "task": "audits.tasks.remind_self_inspections",
+        "schedule": crontab(hour=8, minute=30),
+    },
+    "remind-asset-reviews": {
+        "task": "assets.tasks.remind_asset_reviews",
+        "schedule": crontab(hour=8, minute=40, day_of_week="mon"),
+    },
+    "weekly-summary": {
+        "task": "isms.tasks.weekly_summary",
+        "schedule": crontab(hour=8, minute=50, day_of_week="mon"),
     },
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="isms@localhost")
+# Links in e-mail point here.
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -251,6 +294,12 @@ if env.bool("BEHIND_PROXY", default=False):
 
 # Portal rules that a city may tune without a code change.
 ACKNOWLEDGEMENT_DEADLINE_DAYS = env.int("ACKNOWLEDGEMENT_DEADLINE_DAYS", default=30)
+# New staff: days after joining by which their courses are due.
+NEW_STAFF_COURSE_DAYS = env.int("NEW_STAFF_COURSE_DAYS", default=30)
+# Reminders: "due soon" this many days before a deadline; escalate to the person's
+# department head this many days after it.
+REMINDER_DUE_SOON_DAYS = env.int("REMINDER_DUE_SOON_DAYS", default=7)
+ESCALATION_AFTER_DAYS = env.int("ESCALATION_AFTER_DAYS", default=7)
 # Month and day of the fiscal year by which every asset must have had its annual review.
 ASSET_REVIEW_DEADLINE = tuple(
     int(part) for part in env("ASSET_REVIEW_DEADLINE", default="09-30").split("-")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from isms import audit
 from isms.models import Audience, Department, PolicyDocument, RevisionStatus
+from isms.notify import enqueue
 from isms.policy_actions import WorkflowError
 from isms.roles import departments_overseen, oversees_any_department
 
@@ -30,6 +31,9 @@ def open_campaign_on_publication(sender, revision, deadline=None, by=None, **kwa
         revision=revision, defaults={"deadline": deadline, "opened_by": by}
     )
     if created:
+        from . import tasks
+
+        enqueue(tasks.notify_campaign_opened, campaign.pk)
         audit.record(
             "campaign.opened",
             actor=by,

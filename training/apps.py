@@ -22,6 +22,19 @@ class TrainingConfig(AppConfig):
         register_nav(
             NavItem(_("Acknowledgement status"), "campaign-list", oversees_any_department, order=30)
         )
+        register_nav(NavItem(_("Security training"), "my-courses", lambda user: True, order=25))
+        register_nav(
+            NavItem(
+                _("Training completion"), "course-completion", oversees_any_department, order=35
+            )
+        )
         register_panel(
             Panel("training/panel_pending.html", acknowledgements.pending_panel, order=10)
         )
+
+        from isms.portal import register_summary_section
+
+        from . import tasks
+
+        register_summary_section(tasks.summary_acknowledgements)
+        register_summary_section(tasks.summary_training)

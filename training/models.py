@@ -91,3 +91,26 @@ class Acknowledgement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("Acknowledgements cannot be deleted.")
+
+
+from .course_models import (  # noqa: E402 - one models module per concern, loaded here
+    Attempt,
+    Choice,
+    Course,
+    CourseAudience,
+    CourseFile,
+    Enrolment,
+    Question,
+)
+
+__all__ = [
+    "Acknowledgement",
+    "AcknowledgementCampaign",
+    "Attempt",
+    "Choice",
+    "Course",
+    "CourseAudience",
+    "CourseFile",
+    "Enrolment",
+    "Question",
+]

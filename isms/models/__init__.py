@@ -1,4 +1,5 @@
 from .audit import AuditEvent
+from .notifications import Notification, SentReminder
 from .organisation import (
     DEPARTMENTAL_ROLES,
     GLOBAL_ROLES,
@@ -14,6 +15,8 @@ from .policy import Audience, DocumentKind, PolicyDocument, PolicyRevision, Revi
 __all__ = [
     "DEPARTMENTAL_ROLES",
     "GLOBAL_ROLES",
+    "Notification",
+    "SentReminder",
     "Audience",
     "AuditEvent",
     "Department",

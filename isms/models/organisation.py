@@ -1,5 +1,6 @@
 """The city's organisation: administrative bodies, departments, sections, people and roles."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -138,6 +139,19 @@ class User(AbstractUser):
         blank=True,
         on_delete=models.PROTECT,
         related_name="members",
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="ja",
+        help_text=_("Language of the mail and notifications the person receives."),
+    )
+    joined_on = models.DateField(
+        _("joined on"),
+        null=True,
+        blank=True,
+        help_text=_("First working day; new staff get their courses from this date."),
     )
 
     class Meta:

@@ -1,0 +1,122 @@
+"""Reminders of the audits app: corrective actions and self-inspections."""
+
+from celery import shared_task
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from isms.eras import to_era
+from isms.models import Role, RoleAssignment, User
+from isms.models.organisation import subtree_q
+from isms.notify import RECIPIENT_FIELDS, Message, deadline_stage, send_once
+
+from .models import (
+    AuditorAssignment,
+    CorrectiveAction,
+    CycleKind,
+    Finding,
+    FindingStatus,
+    Inspection,
+    SubmissionStatus,
+)
+
+ACTION_TITLES = {
+    "due_soon": _("Corrective action due %(deadline)s: %(title)s"),
+    "overdue": _("Corrective action overdue since %(deadline)s: %(title)s"),
+}
+
+
+def _action_messages(today):
+    actions = CorrectiveAction.objects.exclude(finding__status=FindingStatus.CLOSED).select_related(
+        "finding", "owner"
+    )
+    # The auditors of every (cycle, department) with an unfinished finding: one query.
+    unfinished = Finding.objects.exclude(status=FindingStatus.CLOSED).filter(
+        cycle_id=OuterRef("cycle_id"), department_id=OuterRef("department_id")
+    )
+    auditors = {}
+    for assignment in AuditorAssignment.objects.filter(Exists(unfinished)).select_related(
+        "auditor"
+    ):
+        auditors.setdefault((assignment.cycle_id, assignment.department_id), []).append(
+            assignment.auditor
+        )
+    for action in actions.iterator(chunk_size=500):
+        stage = deadline_stage(action.due_on, today)
+        if stage == "opened":
+            continue
+        finding = action.finding
+        path = f"/audits/findings/{finding.pk}/"
+
+        def render(user, stage=stage, action=action, finding=finding, path=path):
+            values = {"title": finding.title, "deadline": to_era(action.due_on)}
+            return ACTION_TITLES[stage] % values, action.plan, path
+
+        recipients = [action.owner, *auditors.get((finding.cycle_id, finding.department_id), [])]
+        for user in {u.pk: u for u in recipients if u.is_active}.values():
+            yield Message(user, f"action:{action.pk}", stage, f"corrective_action.{stage}", render)
+
+
+@shared_task
+def remind_corrective_actions(today=None):
+    """Due soon and overdue corrective actions, to their owner and the auditor."""
+    return send_once(_action_messages(today or timezone.localdate()))
+
+
+INSPECTION_TITLES = {
+    "opened": _("Self-inspection open: %(title)s (due %(deadline)s)"),
+    "due_soon": _("Self-inspection due %(deadline)s: %(title)s"),
+    "overdue": _("Self-inspection overdue since %(deadline)s: %(title)s"),
+}
+
+
+def _inspection_messages(today):
+    inspections = Inspection.objects.filter(
+        cycle__kind=CycleKind.SELF_INSPECTION,
+        cycle__starts_on__lte=today,
+        status__in=[SubmissionStatus.OPEN, SubmissionStatus.RETURNED],
+    ).select_related("cycle", "department")
+    for inspection in inspections.iterator(chunk_size=500):
+        stage = deadline_stage(inspection.cycle.due_on, today)
+        path = f"/audits/inspections/{inspection.pk}/"
+
+        def render(user, stage=stage, inspection=inspection, path=path):
+            values = {"title": inspection.cycle.name, "deadline": to_era(inspection.cycle.due_on)}
+            return (
+                INSPECTION_TITLES[stage] % values,
+                _("Answer the checklist for %(department)s and submit it.")
+                % {"department": inspection.department.name},
+                path,
+            )
+
+        # The department head and the chiefs of its sections answer it.
+        answerers = User.objects.filter(is_active=True).filter(
+            Exists(
+                RoleAssignment.objects.filter(user_id=OuterRef("pk"))
+                .filter(role__in=[Role.DEPARTMENT_HEAD, Role.SECTION_CHIEF])
+                .filter(subtree_q("department__", [inspection.department_id]))
+            )
+        )
+        for user in answerers.only(*RECIPIENT_FIELDS):
+            yield Message(user, f"inspection:{inspection.pk}", stage, f"inspection.{stage}", render)
+
+
+@shared_task
+def remind_self_inspections(today=None):
+    """At opening and before the due date, to the department head and section chiefs."""
+    return send_once(_inspection_messages(today or timezone.localdate()))
+
+
+def summary_findings(today):
+    """Weekly summary section: unfinished findings per department and severity."""
+    from django.db.models import Count
+
+    rows = (
+        Finding.objects.exclude(status=FindingStatus.CLOSED)
+        .values("department__name", "severity")
+        .annotate(n=Count("pk"))
+        .order_by("department__name", "severity")
+    )
+    return _("Open audit findings"), [
+        f"  {r['department__name']}: {r['severity']} {r['n']}" for r in rows
+    ]

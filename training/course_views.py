@@ -1,0 +1,203 @@
+"""Taking courses, certificates, and completion for heads and the CISO's office."""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+
+from isms.decorators import allowed_if
+from isms.roles import CITYWIDE_OVERSIGHT_ROLES, departments_overseen, oversees_any_department
+
+from . import courses
+from .models import Course, CourseFile, Enrolment
+
+
+@login_required
+def my_courses(request):
+    enrolments = (
+        Enrolment.objects.filter(user=request.user)
+        .select_related("course")
+        .order_by("completed_at", "due_on")
+    )
+    return render(
+        request,
+        "training/my_courses.html",
+        {
+            "enrolments": enrolments,
+            "today": timezone.localdate(),
+            "can_manage": courses.can_manage_courses(request.user),
+            "unpublished": Course.objects.filter(is_published=False)
+            if courses.can_manage_courses(request.user)
+            else [],
+        },
+    )
+
+
+def _course_for(request, pk):
+    """The course and the person's enrolment; managers may preview any course."""
+    course = get_object_or_404(Course, pk=pk)
+    enrolment = Enrolment.objects.filter(course=course, user=request.user).first()
+    if enrolment is None and not courses.can_manage_courses(request.user):
+        raise Http404
+    return course, enrolment
+
+
+@login_required
+def course_detail(request, pk):
+    course, enrolment = _course_for(request, pk)
+    questions = course.questions.prefetch_related("choices")
+    result = None
+    if request.method == "POST":
+        if enrolment is None:
+            raise Http404
+        answers = {}
+        for question in questions:
+            value = request.POST.get(f"q{question.pk}")
+            if value and value.isdigit():
+                answers[question.pk] = int(value)
+        try:
+            result = courses.submit_attempt(enrolment, answers, by=request.user, request=request)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            enrolment.refresh_from_db()
+            if result.passed:
+                messages.success(
+                    request, _("Passed with %(score)s%%. Well done.") % {"score": result.score}
+                )
+            else:
+                messages.error(
+                    request,
+                    _(
+                        "%(score)s%%: below the pass mark of %(mark)s%%. "
+                        "Read the material again and retry."
+                    )
+                    % {"score": result.score, "mark": course.pass_mark},
+                )
+    return render(
+        request,
+        "training/course_detail.html",
+        {
+            "course": course,
+            "enrolment": enrolment,
+            "questions": questions,
+            "result": result,
+            "attempts": enrolment.attempts.all() if enrolment else [],
+            "can_manage": courses.can_manage_courses(request.user),
+        },
+    )
+
+
+@require_POST
+@allowed_if(courses.can_manage_courses)
+def course_publish(request, pk):
+    course = get_object_or_404(Course, pk=pk)
+    try:
+        courses.publish_course(course, by=request.user, request=request)
+        messages.success(request, _("Course published and assigned."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("course-detail", pk=pk)
+
+
+@login_required
+def course_file(request, pk):
+    course_file = get_object_or_404(CourseFile.objects.select_related("course"), pk=pk)
+    _course_for(request, course_file.course_id)
+    return FileResponse(
+        course_file.file.open("rb"),
+        as_attachment=True,
+        filename=course_file.file.name.rsplit("/", 1)[-1],
+    )
+
+
+@login_required
+def certificate(request, pk):
+    enrolment = get_object_or_404(
+        Enrolment.objects.select_related("course", "user__section__parent"),
+        pk=pk,
+        completed_at__isnull=False,
+    )
+    allowed = (
+        enrolment.user_id == request.user.pk
+        or request.user.has_global_role(*CITYWIDE_OVERSIGHT_ROLES)
+        or departments_overseen(request.user).filter(pk=enrolment.user.section_id).exists()
+    )
+    if not allowed:
+        raise Http404
+    response = HttpResponse(courses.certificate_pdf(enrolment), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="certificate-{enrolment.course_id}-{enrolment.user.username}.pdf"'
+    )
+    return response
+
+
+@allowed_if(oversees_any_department)
+def completion(request):
+    """Course completion per section within what the viewer oversees."""
+    course_list = Course.objects.filter(is_published=True).order_by("-fiscal_year", "title")
+    course = None
+    if request.GET.get("course"):
+        course = get_object_or_404(course_list, pk=request.GET["course"])
+    elif course_list:
+        course = course_list[0]
+    rows = courses.completion_by_section(course, request.user) if course else []
+    output = request.GET.get("output")
+    if course and output in ("csv", "xlsx"):
+        return _completion_export(course, request.user, output)
+    return render(
+        request,
+        "training/completion.html",
+        {"courses": course_list, "course": course, "rows": rows},
+    )
+
+
+def _completion_export(course, viewer, output):
+    header = ["department", "section", "username", "name", "due_on", "completed_at", "best_score"]
+    people = (
+        Enrolment.objects.filter(course=course, user__section__in=departments_overseen(viewer))
+        .select_related("user__section__parent")
+        .order_by("user__section__code", "user__username")
+    )
+
+    def rows():
+        for e in people.iterator(chunk_size=2000):
+            section = e.user.section
+            yield [
+                section.parent.name if section.parent_id else "",
+                section.name,
+                e.user.username,
+                str(e.user),
+                e.due_on.isoformat(),
+                e.completed_at.isoformat() if e.completed_at else "",
+                "" if e.best_score is None else e.best_score,
+            ]
+
+    name = f"training-{course.pk}"
+    if output == "xlsx":
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("completion")
+        sheet.append(header)
+        for row in rows():
+            sheet.append(row)
+        response = HttpResponse(
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        workbook.save(response)
+        return response
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows())
+    return response

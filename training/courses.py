@@ -1,0 +1,204 @@
+"""Courses: who must take them, taking them, and who has."""
+
+import datetime
+import io
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from isms import audit
+from isms.eras import fiscal_year, to_era
+from isms.models import Role, RoleAssignment, User
+from isms.models.organisation import subtree_q
+from isms.notify import enqueue
+from isms.roles import can_publish_revision, departments_overseen
+
+from .models import Attempt, Course, CourseAudience, Enrolment
+
+
+def audience_users(course):
+    """Active staff the course is for, as a queryset (SQL, no list of ids)."""
+    people = User.objects.filter(is_active=True, section__isnull=False)
+    if course.audience == CourseAudience.ROLES:
+        holders = RoleAssignment.objects.filter(user_id=OuterRef("pk"), role__in=course.roles)
+        people = people.filter(Exists(holders))
+    elif course.audience == CourseAudience.DEPARTMENTS:
+        people = people.filter(subtree_q("section__", course.departments.all()))
+    return people
+
+
+def can_manage_courses(user):
+    return can_publish_revision(user) or (user.is_authenticated and user.has_global_role(Role.CISO))
+
+
+def _due_on(course, user, today):
+    """A new member of staff has their own period; everyone else the course deadline."""
+    if course.for_new_staff and user.joined_on:
+        return user.joined_on + datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
+    if user.joined_on and course.published_at and user.joined_on > course.published_at.date():
+        return max(
+            course.deadline,
+            user.joined_on + datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS),
+        )
+    return course.deadline
+
+
+def sync_enrolments(course=None, today=None):
+    """Enrol everyone in the audience of the published courses of this fiscal year who is
+    not enrolled yet: the whole audience at publication, and each newcomer later. Courses
+    for new staff go to people who joined within the last NEW_STAFF_COURSE_DAYS days.
+    Returns the number of new enrolments. Batched; running it again adds nothing."""
+    today = today or timezone.localdate()
+    courses = (
+        [course]
+        if course
+        else Course.objects.filter(is_published=True, fiscal_year=fiscal_year(today))
+    )
+    created = 0
+    for course in courses:
+        people = audience_users(course).exclude(
+            Exists(Enrolment.objects.filter(course=course, user_id=OuterRef("pk")))
+        )
+        if course.for_new_staff:
+            people = people.filter(
+                joined_on__gte=today - datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
+            )
+        batch = []
+        for user in people.only("pk", "joined_on").iterator(chunk_size=2000):
+            batch.append(Enrolment(course=course, user=user, due_on=_due_on(course, user, today)))
+            if len(batch) >= 2000:
+                created += len(Enrolment.objects.bulk_create(batch, ignore_conflicts=True))
+                batch = []
+        if batch:
+            created += len(Enrolment.objects.bulk_create(batch, ignore_conflicts=True))
+    return created
+
+
+@transaction.atomic
+def publish_course(course, *, by, request=None):
+    if not can_manage_courses(by):
+        raise PermissionDenied(_("Only the CISO's office publishes courses."))
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    if course.is_published:
+        raise ValidationError(_("The course is already published."))
+    course.is_published = True
+    course.published_at = timezone.now()
+    course.save(update_fields=["is_published", "published_at"])
+    count = sync_enrolments(course)
+    audit.record(
+        "course.published", actor=by, target=course, request=request, data={"enrolled": count}
+    )
+    from . import tasks
+
+    enqueue(tasks.notify_course_published, course.pk)
+    return course
+
+
+def grade(course, answers):
+    """Score in percent for {question_id: choice_id}; 100 for a course without a quiz."""
+    questions = list(course.questions.prefetch_related("choices"))
+    if not questions:
+        return 100
+    correct = 0
+    for question in questions:
+        chosen = answers.get(question.pk)
+        if any(c.pk == chosen and c.is_correct for c in question.choices.all()):
+            correct += 1
+    return round(100 * correct / len(questions))
+
+
+@transaction.atomic
+def submit_attempt(enrolment, answers, *, by, started_at=None, request=None):
+    if enrolment.user_id != by.pk:
+        raise PermissionDenied(_("You can only take your own courses."))
+    enrolment = Enrolment.objects.select_for_update().select_related("course").get(pk=enrolment.pk)
+    course = enrolment.course
+    question_ids = set(course.questions.values_list("pk", flat=True))
+    unanswered = question_ids - set(answers)
+    if unanswered:
+        raise ValidationError(
+            _("Answer every question (%(count)s left).") % {"count": len(unanswered)}
+        )
+    score = grade(course, answers)
+    passed = score >= course.pass_mark
+    attempt = Attempt.objects.create(
+        enrolment=enrolment,
+        started_at=started_at or timezone.now(),
+        score=score,
+        passed=passed,
+        answers={str(k): v for k, v in answers.items()},
+    )
+    enrolment.best_score = max(enrolment.best_score or 0, score)
+    fields = ["best_score"]
+    if passed and enrolment.completed_at is None:
+        enrolment.completed_at = attempt.finished_at
+        fields.append("completed_at")
+        audit.record(
+            "course.completed",
+            actor=by,
+            target=course,
+            request=request,
+            data={"score": score, "enrolment": enrolment.pk},
+        )
+    enrolment.save(update_fields=fields)
+    return attempt
+
+
+def completion_by_section(course, viewer):
+    """Per section: enrolled, completed. One aggregate query, within what the viewer
+    oversees."""
+    return list(
+        Enrolment.objects.filter(course=course, user__section__in=departments_overseen(viewer))
+        .values("user__section_id", "user__section__name", "user__section__parent__name")
+        .annotate(total=Count("pk"), done=Count("pk", filter=Q(completed_at__isnull=False)))
+        .order_by("user__section__parent__name", "user__section__name")
+    )
+
+
+def certificate_pdf(enrolment):
+    """A one-page completion certificate. Japanese text uses a CID font that every PDF
+    reader has, so nothing is embedded or fetched."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    font = "HeiseiKakuGo-W5"
+    if font not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=landscape(A4))
+    width, height = landscape(A4)
+    user, course = enrolment.user, enrolment.course
+    completed = timezone.localtime(enrolment.completed_at).date()
+    section = user.section.path_name if user.section_id else ""
+    pdf.setTitle(f"修了証 {course.title} {user.get_username()}")
+    pdf.setFont(font, 36)
+    pdf.drawCentredString(width / 2, height - 120, "修 了 証")
+    pdf.setFont(font, 20)
+    pdf.drawCentredString(width / 2, height - 200, f"{section}")
+    pdf.drawCentredString(width / 2, height - 235, f"{user} 様")
+    pdf.setFont(font, 16)
+    pdf.drawCentredString(
+        width / 2,
+        height - 300,
+        f"あなたは「{course.title}」（{course.fiscal_year}年度）を修了しました。",
+    )
+    pdf.drawCentredString(
+        width / 2, height - 330, f"得点 {enrolment.best_score}%（合格基準 {course.pass_mark}%）"
+    )
+    pdf.drawCentredString(width / 2, height - 380, f"修了日 {to_era(completed)}")
+    pdf.setFont(font, 10)
+    pdf.drawCentredString(
+        width / 2,
+        60,
+        f"Certificate of completion · {user.get_username()} · "
+        f"enrolment {enrolment.pk} · {completed.isoformat()}",
+    )
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
