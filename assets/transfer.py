@@ -115,7 +115,7 @@ def read_rows(uploaded):
         yield (
             number,
             {
-                h: (values[i] or "").strip() if i < len(values) else ""
+                h: _undefused((values[i] or "").strip()) if i < len(values) else ""
                 for i, h in enumerate(header)
                 if h
             },
@@ -161,7 +161,7 @@ class RowValidator:
         self.tiers = {tier.code: tier for tier in NetworkTier.objects.all()}
         self.sections = {d.code: d for d in Department.objects.all()}
         self.allowed_sections = set(assignable_sections(user).values_list("pk", flat=True))
-        self.users = None  # loaded on first use: most files name no custodian
+        self.users = {}  # custodians by user name, each looked up once
 
     def validate(self, number, row):
         errors, fields = [], {}
@@ -230,18 +230,17 @@ class RowValidator:
         fields["last_reviewed_on"] = None
         if reviewed:
             try:
-                fields["last_reviewed_on"] = datetime.date.fromisoformat(reviewed)
+                fields["last_reviewed_on"] = parse_date(reviewed)
             except ValueError:
                 error("last_reviewed_on", _("Write the date as YYYY-MM-DD."))
         custodian = row.get("custodian", "")
         fields["custodian"] = None
         if custodian:
-            if self.users is None:
-                self.users = {}
-            user = self.users.get(custodian)
-            if user is None:
-                user = get_user_model().objects.filter(username=custodian).first()
-                self.users[custodian] = user
+            if custodian not in self.users:
+                self.users[custodian] = (
+                    get_user_model().objects.filter(username=custodian, is_active=True).first()
+                )
+            user = self.users[custodian]
             if user is None:
                 error("custodian", _("No user named %(name)s.") % {"name": custodian})
             fields["custodian"] = user
@@ -286,7 +285,37 @@ def import_assets(uploaded, *, by, request=None):
     return len(assets)
 
 
+def parse_date(text):
+    """ISO dates, and the 2025/4/1 form Excel writes when it saves a CSV."""
+    if "/" in text:
+        year, month, day = (int(part) for part in text.split("/"))
+        return datetime.date(year, month, day)
+    return datetime.date.fromisoformat(text)
+
+
+# A cell starting with one of these runs as a formula when the CSV is opened in Excel.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _defused(value):
+    """Text as a spreadsheet must show it, never run it: a leading quote, which Excel hides
+    and the importer removes again."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _undefused(value):
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def _row(asset):
+    return [_defused(value) for value in _raw_row(asset)]
+
+
+def _raw_row(asset):
     return [
         asset.name,
         asset.kind,

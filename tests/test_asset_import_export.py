@@ -845,3 +845,29 @@ def test_a_csv_cell_beyond_the_csv_field_limit_is_a_clear_error_not_a_server_err
     assert [row for row, _column, _message in errors] == ["3"]
     assert [message for _row, _column, message in errors] == [ja("This row cannot be read as CSV.")]
     assert nothing_written()
+
+
+def test_a_nul_character_in_a_cell_is_a_clear_error_not_a_server_error(as_role, api_as, ready):
+    rows = [good_row(1), good_row(2, name="壊れた\x00名前")]
+    response = as_role("chief").post(IMPORT_PAGE, {"file": csv_file(rows)})
+    assert response.status_code == 200
+    assert page_errors(response) == [("3", "name", ja("The text contains a NUL character."))]
+    response = api_as("chief").post(IMPORT_API, {"file": csv_file(rows)}, format="multipart")
+    assert [(r, c) for r, c, _ in api_errors(response)] == [(3, "name")]
+    assert nothing_written()
+
+
+@pytest.mark.parametrize("where", ["page", "api"])
+def test_control_characters_that_a_sheet_cannot_hold_do_not_break_the_excel_export(
+    as_role, api_as, make_asset, where
+):
+    # A CSV import or a form keeps a vertical tab pasted from another program; a worksheet
+    # cannot hold it.
+    make_asset("joho", c="1", name="縦タブ\x0bあり", description="一\x01二")
+    response = get_export(as_role, api_as, "chief", where, {"output": "xlsx"})
+    [record] = exported(response, "xlsx")
+    assert record["name"] == "縦タブあり"
+    assert record["description"] == "一二"
+    # The CSV keeps the text as it is.
+    [record] = exported(get_export(as_role, api_as, "chief", where, {"output": "csv"}), "csv")
+    assert record["name"] == "縦タブ\x0bあり"
