@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +68,10 @@ def parse_args():
     )
     parser.add_argument("--request-timeout", type=float, default=30, help="seconds (30)")
     parser.add_argument(
-        "--time-limit", type=float, default=300, help="seconds for each figure (300)"
+        "--time-limit",
+        type=float,
+        default=600,
+        help="seconds for all the latency figures, and again for the export (600)",
     )
     parser.add_argument(
         "--max-seconds", type=float, default=1800, help="the whole run, clean-up aside (1800)"
@@ -341,26 +346,30 @@ def log_in(client, username):
         raise RuntimeError(f"logging in as {username} failed: HTTP {response.status_code}")
 
 
-def time_requests(name, client, path, params, n, *, check, time_limit):
-    """n GETs one after another; `check(response)` returns an error message or None."""
-    figure = Figure(name)
-    deadline = time.monotonic() + time_limit
-    for _ in range(n):
-        if time.monotonic() > deadline:
-            figure.errors.append(f"time limit reached after {len(figure.latencies)} requests")
-            break
+@dataclass
+class Target:
+    """One figure's request: a client (session or token) and a URL."""
+
+    figure: Figure
+    client: httpx.Client
+    path: str
+    params: dict
+    check: Callable  # check(response) -> an error message or None
+
+    def hit(self, record=True):
         started = time.perf_counter()
         try:
-            response = client.get(path, params=params)
+            response = self.client.get(self.path, params=self.params)
             response.read()
         except httpx.HTTPError as error:
-            figure.errors.append(type(error).__name__)
-            continue
-        figure.latencies.append(time.perf_counter() - started)
-        problem = check(response)
+            self.figure.errors.append(type(error).__name__)
+            return
+        took = time.perf_counter() - started
+        problem = self.check(response)
         if problem:
-            figure.errors.append(problem)
-    return figure
+            self.figure.errors.append(problem)
+        if record:
+            self.figure.latencies.append(took)
 
 
 def page_ok(response):
@@ -386,43 +395,47 @@ def api_ok(expected_count):
 
 
 def measure(base_url, tokens, counts, args):
-    figures = []
-    load = {"n": args.requests, "time_limit": args.time_limit}
+    """Every figure's requests one after another, in rounds (one request per figure per
+    round), so that whatever else the machine does weighs on every figure alike."""
     headers = {"User-Agent": "isms-bench"}
-    for persona, username in (("chief", "bench_chief"), ("auditor", "bench_auditor")):
-        with (
-            httpx.Client(base_url=base_url, headers=headers, timeout=args.request_timeout) as web,
-            httpx.Client(
-                base_url=base_url,
-                headers={**headers, "Authorization": f"Token {tokens[persona]}"},
-                timeout=args.request_timeout,
-            ) as api,
-        ):
+    targets = []
+    with ExitStack() as clients:
+        for persona, username in (("chief", "bench_chief"), ("auditor", "bench_auditor")):
+            web = clients.enter_context(
+                httpx.Client(base_url=base_url, headers=headers, timeout=args.request_timeout)
+            )
             log_in(web, username)
-            pages = [
-                ("/assets/", {}),
-                ("/assets/", {"confidentiality": "2"}),
-                ("/assets/", {"q": SEARCH_WORD}),
-            ]
-            lists = [
-                ("/api/assets/", {}, counts[persona]["all"]),
-                ("/api/assets/", {"confidentiality": "2"}, counts[persona]["c2"]),
-            ]
-            # Warm-up: every worker loads its templates and opens its database connection.
-            warm = {"n": 4 * args.workers, "time_limit": args.time_limit}
-            for path, params in pages:
-                time_requests("warm-up", web, path, params, check=page_ok, **warm)
-            for path, params, count in lists:
-                time_requests("warm-up", api, path, params, check=api_ok(count), **warm)
-            for path, params in pages:
-                label = f"{persona:<8}page {path}{_query(params)}"
-                print(f"  {label} x {args.requests} ...", flush=True)
-                figures.append(time_requests(label, web, path, params, check=page_ok, **load))
-            for path, params, count in lists:
-                label = f"{persona:<8}API  {path}{_query(params)}"
-                print(f"  {label} x {args.requests} ...", flush=True)
-                figures.append(time_requests(label, api, path, params, check=api_ok(count), **load))
-    return figures
+            api = clients.enter_context(
+                httpx.Client(
+                    base_url=base_url,
+                    headers={**headers, "Authorization": f"Token {tokens[persona]}"},
+                    timeout=args.request_timeout,
+                )
+            )
+            for params in ({}, {"confidentiality": "2"}, {"q": SEARCH_WORD}):
+                label = f"{persona:<8}page /assets/{_query(params)}"
+                targets.append(Target(Figure(label), web, "/assets/", params, page_ok))
+            for params, count in (
+                ({}, counts[persona]["all"]),
+                ({"confidentiality": "2"}, counts[persona]["c2"]),
+            ):
+                label = f"{persona:<8}API  /api/assets/{_query(params)}"
+                targets.append(Target(Figure(label), api, "/api/assets/", params, api_ok(count)))
+
+        # Warm-up: every worker loads its templates and opens its database connection.
+        for _ in range(2 * args.workers):
+            for target in targets:
+                target.hit(record=False)
+        print(f"  {len(targets)} figures x {args.requests} requests, in rounds ...", flush=True)
+        deadline = time.monotonic() + args.time_limit
+        for done in range(args.requests):
+            if time.monotonic() > deadline:
+                for target in targets:
+                    target.figure.errors.append(f"time limit reached after {done} rounds")
+                break
+            for target in targets:
+                target.hit()
+    return [target.figure for target in targets]
 
 
 def _query(params):
@@ -480,7 +493,7 @@ def report(figures, export, counts, args):
     print(
         f"{args.assets} assets in {args.sections} sections; the chief sees "
         f"{counts['chief']['all']}, the auditor {counts['auditor']['all']}; "
-        f"{args.requests} sequential requests per line, {args.workers} gunicorn workers"
+        f"{args.requests} requests per line, one at a time, {args.workers} gunicorn workers"
     )
     print()
     print(f"{'':<46}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")

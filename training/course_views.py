@@ -146,6 +146,8 @@ def completion(request):
     course_list = Course.objects.filter(is_published=True).order_by("-fiscal_year", "title")
     course = None
     if request.GET.get("course"):
+        if not request.GET["course"].isdigit():
+            raise Http404
         course = get_object_or_404(course_list, pk=request.GET["course"])
     elif course_list:
         course = course_list[0]

@@ -1,0 +1,172 @@
+"""A member of staff takes this year's security training in a real headless Chromium.
+
+情報政策課's staff_joho opens the course from the training page, answers the quiz wrongly,
+sees the failure and the attempt, retries with the right answers, passes and downloads the
+certificate; then the head of 総務部 sees the completion count of 情報政策課 rise to 1.
+Run alone with `pytest -m browser`; Debian's /usr/bin/chromium is used.
+
+Assertions rest on URLs, CSS classes and data-testid attributes, not on translated text.
+"""
+
+import datetime
+import os
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect, sync_playwright
+
+from isms.eras import fiscal_year
+from training.courses import publish_course
+from training.models import Attempt, Choice, Course, Enrolment, Question
+
+from .factories import PASSWORD
+from .test_browser_journeys import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (bin/setup-system installs it)")
+    # Playwright's sync API keeps an asyncio loop running in this thread; the test body
+    # reads rows through the ORM.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def people_live(transactional_db, people):
+    """The personas, committed, so the live server's thread sees them."""
+    return people
+
+
+@pytest.fixture
+def course_live(people_live, settings, tmp_path, monkeypatch):
+    """This year's all-staff course, two questions whose first choice is right, pass mark
+    80, published (so committed) by the programme admin."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Publication queues the announcement after commit; this test has no worker to run it.
+    queued = []
+    monkeypatch.setattr("training.courses.enqueue", lambda task, *args: queued.append(args))
+    today = timezone.localdate()
+    course = Course.objects.create(
+        title="情報セキュリティ研修",
+        content="## 目的\n\n標的型メールに注意する。",
+        fiscal_year=fiscal_year(today),
+        deadline=today + datetime.timedelta(days=30),
+        pass_mark=80,
+        created_by=people_live["admin"],
+    )
+    for n in (1, 2):
+        question = Question.objects.create(course=course, text=f"問{n}", order=n)
+        Choice.objects.create(question=question, text="正しい", is_correct=True)
+        Choice.objects.create(question=question, text="誤り", is_correct=False)
+    publish_course(course, by=people_live["admin"])
+    assert queued == [(course.pk,)]
+    return course
+
+
+@pytest.fixture
+def log_in(browser, live_server):
+    """log_in("staff_joho") -> a page in a fresh browser context, logged in through the
+    form."""
+    contexts = []
+
+    def log_in(username):
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale="ja-JP",
+            timezone_id="Asia/Tokyo",
+            accept_downloads=True,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("form button[type=submit]")
+        expect(page).to_have_url(f"{live_server.url}/")
+        expect(page.get_by_test_id("current-user")).to_be_visible()
+        return page
+
+    yield log_in
+    for context in contexts:
+        context.close()
+
+
+def answer(page, choices):
+    """choices: the choice number (1 = right, 2 = wrong) for question 1, 2, ..."""
+    for question, choice in enumerate(choices, start=1):
+        page.get_by_test_id(f"choice-{question}-{choice}").check()
+    page.get_by_test_id("submit-quiz").click()
+
+
+def test_staff_fail_retry_pass_and_download_the_certificate_and_their_head_sees_it(
+    people_live, course_live, org, log_in, live_server
+):
+    staff = people_live["staff"]
+    enrolment = Enrolment.objects.get(course=course_live, user=staff)
+    course_url = f"{live_server.url}/training/courses/{course_live.pk}/"
+
+    page = log_in("staff_joho")
+    page.goto("/training/")
+    page.get_by_test_id(f"course-{course_live.pk}").click()
+    expect(page).to_have_url(course_url)
+    expect(page.get_by_test_id("course-completed")).to_have_count(0)
+
+    # One right, one wrong: 50%, below the pass mark of 80%.
+    answer(page, [1, 2])
+    expect(page.locator("ul.messages li.error")).to_have_count(1)
+    expect(page.locator("ul.messages li.error")).to_contain_text("50%")
+    expect(page.get_by_test_id("attempt")).to_have_count(1)
+    expect(page.get_by_test_id("attempt")).to_have_class(re.compile(r"\bfailed\b"))
+    expect(page.get_by_test_id("course-completed")).to_have_count(0)
+    enrolment.refresh_from_db()
+    assert enrolment.completed_at is None
+    assert list(Attempt.objects.filter(enrolment=enrolment).values_list("score", "passed")) == [
+        (50, False)
+    ]
+
+    answer(page, [1, 1])
+    expect(page.locator("ul.messages li.success")).to_have_count(1)
+    expect(page.get_by_test_id("course-completed")).to_be_visible()
+    expect(page.get_by_test_id("attempt")).to_have_count(2)
+    expect(page.locator('[data-testid="attempt"].passed')).to_have_count(1)
+    enrolment.refresh_from_db()
+    assert enrolment.completed_at is not None
+    assert enrolment.best_score == 100
+
+    with page.expect_download() as download_info:
+        page.get_by_test_id("certificate").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+    # The training page now links the certificate too.
+    page.goto("/training/")
+    expect(page.get_by_test_id(f"certificate-{enrolment.pk}")).to_be_visible()
+
+    head = log_in("head_somu")
+    head.goto("/training/status/")
+    expect(head.get_by_test_id("completion-table")).to_be_visible()
+    expect(head.get_by_test_id(f"completed-{org['joho'].pk}")).to_have_text("1")
+    expect(head.get_by_test_id(f"completed-{org['somuka'].pk}")).to_have_text("0")
+    # 教育部 is not the head's to see.
+    expect(head.get_by_test_id(f"completed-{org['gakko'].pk}")).to_have_count(0)
