@@ -117,6 +117,15 @@ class AssetViewSet(
         except DjangoValidationError as error:
             raise ValidationError(_detail(error)) from None
 
+    def update(self, request, *args, **kwargs):
+        # Refuse people who may not change the asset before looking at what they sent.
+        if not can_edit(request.user, self.get_object()):
+            raise PermissionDenied(
+                "Only the section chief or department head of the owning "
+                "department can change this asset."
+            )
+        return super().update(request, *args, **kwargs)
+
     def perform_update(self, serializer):
         asset = serializer.instance
         if not can_edit(self.request.user, asset):

@@ -144,9 +144,7 @@ QUERIES = {
 
 @pytest.mark.parametrize("query", QUERIES)
 @pytest.mark.parametrize("role", SIGNED_IN)
-def test_filtering_the_register_never_reveals_an_asset_out_of_sight(
-    as_role, register, role, query
-):
+def test_filtering_the_register_never_reveals_an_asset_out_of_sight(as_role, register, role, query):
     response = as_role(role).get(f"/assets/?{query}")
     assert response.status_code == 200
     expected = QUERIES[query] & VISIBLE[role]
@@ -361,9 +359,7 @@ def test_a_classification_change_with_a_reason_is_saved_and_shown_in_the_history
     assert cells[4] == "個人情報を扱うようになったため"
 
 
-def test_the_reclassified_asset_leaves_the_view_of_other_sections(
-    as_role, register, catalogue
-):
+def test_the_reclassified_asset_leaves_the_view_of_other_sections(as_role, register, catalogue):
     """Raising a public asset's confidentiality takes it out of other departments' view."""
     asset = register["joho_public"]
     c2 = catalogue["levels"][("confidentiality", "2")]
@@ -628,9 +624,7 @@ def test_the_asset_page_shows_no_broken_rules_box_when_none_is_broken(as_role, m
     my_number = make_asset("joho", c="3", tier="mynumber", name="住基", has_my_number=True)
     lgwan = make_asset("joho", c="2", tier="lgwan", name="庁内メール")
     internet = make_asset("joho", c="1", tier="internet", name="インターネットメール")
-    AssetRelation.objects.create(
-        source=lgwan, kind="connects_to", target=internet, sanitised=True
-    )
+    AssetRelation.objects.create(source=lgwan, kind="connects_to", target=internet, sanitised=True)
     client = as_role("staff")
     for asset in (contracted, my_number, lgwan, internet):
         assert broken_rules(client.get(detail_url(asset))) is None
