@@ -4,13 +4,15 @@
   self-inspection, see its findings and record corrective actions.
 - An auditor sees, answers (in an audit), and records findings for the departments assigned
   to them in a cycle, and never their own.
-- The CISO and the programme admin see everything, open cycles and assign auditors.
+- The CISO and the programme admin see everything. They and the auditors (who run the
+  audit programme, DEVELOPERS.md) open cycles and assign auditors.
 - Everyone else sees nothing here.
 """
 
 from django.db.models import Exists, OuterRef, Q
 
 from isms.models import Department, Role
+from isms.models.organisation import DepartmentKind
 from isms.roles import departments_managed
 
 from .models import AuditorAssignment, CycleKind, Finding, Inspection
@@ -33,8 +35,11 @@ def answering_departments(user):
     if not user.is_authenticated:
         return Department.objects.none()
     managed = departments_managed(user, "view_compliance")
+    # Only the unit above a *section*: the unit above a head's department is the whole
+    # administrative body, which the head does not answer for.
     return Department.objects.filter(
-        Q(pk__in=managed.values("pk")) | Q(Exists(managed.filter(parent=OuterRef("pk"))))
+        Q(pk__in=managed.values("pk"))
+        | Q(Exists(managed.filter(parent=OuterRef("pk"), kind=DepartmentKind.SECTION)))
     )
 
 

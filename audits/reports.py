@@ -38,8 +38,9 @@ def rate(counts):
     applicable = sum(n for result, n in counts.items() if result != Result.NOT_APPLICABLE)
     if not applicable:
         return None
-    score = counts.get(Result.COMPLIANT, 0) + 0.5 * counts.get(Result.PARTLY, 0)
-    return round(100 * score / applicable)
+    # Rounded half up (四捨五入), in integers: round() rounds 62.5 to the even 62.
+    half_points = 2 * counts.get(Result.COMPLIANT, 0) + counts.get(Result.PARTLY, 0)
+    return (100 * half_points + applicable) // (2 * applicable)
 
 
 @dataclass

@@ -187,7 +187,12 @@ def return_for_correction(inspection, *, by, reason, request=None):
 def record_finding(*, by, cycle, department, request=None, related_assets=(), **fields):
     if not access.audits(by, cycle, department):
         raise PermissionDenied(_("Only the auditor assigned to this department records findings."))
+    # The CISO's office audits every self-inspection: keep its findings inside the cycle.
+    if not cycle.departments.filter(pk=department.pk).exists():
+        raise ValidationError({"department": _("The department is not in the cycle's scope.")})
     finding = Finding(cycle=cycle, department=department, created_by=by, **fields)
+    if finding.item_id and finding.item.checklist_id != cycle.checklist_id:
+        raise ValidationError({"item": _("The item is not on this checklist.")})
     if finding.item_id and not fields.get("area"):
         finding.area = finding.item.area
     finding.full_clean()

@@ -1,0 +1,296 @@
+"""A self-inspection walked end to end in a real headless Chromium against a live server.
+
+総務部 answers its checklist and submits it; the auditor turns the one non-compliant answer
+into a finding and asks for a policy review; the department head records a corrective
+action; the auditor verifies and closes the finding; the CISO's office cites it in a draft
+of the standard, whose page then names it (seed 7 and 8). Run alone with `pytest -m
+browser`; Debian's /usr/bin/chromium is used, no browser is ever downloaded.
+
+Assertions rest on URLs, values, CSS classes, data-testid attributes and model state, not
+on translated text.
+"""
+
+import datetime
+import os
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect, sync_playwright
+
+from audits import services
+from audits.models import (
+    CycleKind,
+    Finding,
+    FindingStatus,
+    Result,
+    Severity,
+    SubmissionStatus,
+)
+from audits.starter_checklist import load_starter_checklist
+from isms import policy_actions
+from isms.models import AuditEvent, RevisionStatus
+
+from .factories import PASSWORD
+
+# The launch options and screenshot folder of the other journeys.
+from .test_browser_journeys import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    SCREENS,
+    assert_fits_the_screen,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (bin/setup-system installs it)")
+    # Playwright's sync API keeps an asyncio loop running in this thread; the test body
+    # reads and creates rows through the ORM.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def people_live(transactional_db, people):
+    """The personas, committed, so the live server's thread sees them."""
+    return people
+
+
+@pytest.fixture
+def documents_live(transactional_db, documents):
+    return documents
+
+
+@pytest.fixture
+def log_in(browser, live_server):
+    """log_in("auditor") -> a page in a fresh browser context, logged in through the form."""
+    contexts = []
+
+    def log_in(username, **context_options):
+        context = browser.new_context(
+            base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo", **context_options
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("form button[type=submit]")
+        expect(page).to_have_url(f"{live_server.url}/")
+        expect(page.get_by_test_id("current-user")).to_be_visible()
+        return page
+
+    yield log_in
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def inspection_live(people_live, org):
+    """A self-inspection of 総務部 on the starter checklist, the auditor assigned."""
+    admin = people_live["admin"]
+    today = timezone.localdate()
+    cycle = services.open_cycle(
+        by=admin,
+        departments=[org["somu"]],
+        name="令和7年度 情報セキュリティ自己点検",
+        kind=CycleKind.SELF_INSPECTION,
+        fiscal_year=2025,
+        checklist=load_starter_checklist(),
+        starts_on=today,
+        due_on=today + datetime.timedelta(days=60),
+    )
+    services.assign_auditor(cycle, org["somu"], people_live["auditor"], by=admin)
+    return cycle.inspections.get()
+
+
+def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_cites(
+    people_live, documents_live, inspection_live, log_in, live_server
+):
+    people, inspection = people_live, inspection_live
+    items = list(inspection.cycle.checklist.items.order_by("pk"))
+    assert len(items) >= 40
+    bad = items[3]
+    inspection_url = f"/audits/inspections/{inspection.pk}/"
+
+    # The chief of 情報政策課 answers 総務部's checklist on a phone and submits it.
+    chief = log_in("chief_joho", **PHONE)
+    chief.goto(inspection_url)
+    expect(chief.get_by_test_id("inspection-status")).to_have_class(re.compile(r"\bopen\b"))
+    expect(chief.locator('select[data-testid^="result-"]')).to_have_count(len(items))
+    for item in items:
+        value = Result.NOT_COMPLIANT if item == bad else Result.COMPLIANT
+        chief.get_by_test_id(f"result-{item.number}").select_option(value)
+    chief.locator(f'textarea[name="comment-{bad.pk}"]').fill("緊急連絡網が前年度のまま")
+    chief.get_by_test_id("submit-inspection").click()
+
+    expect(chief).to_have_url(f"{live_server.url}{inspection_url}")
+    status = chief.get_by_test_id("inspection-status")
+    expect(status).to_have_class(re.compile(r"\bsubmitted\b"))
+    inspection.refresh_from_db()
+    assert inspection.status == SubmissionStatus.SUBMITTED
+    assert inspection.submitted_by == people["chief"]
+    expect(status).to_have_text(inspection.get_status_display())
+    answers = dict(inspection.answers.values_list("item__number", "result"))
+    assert len(answers) == len(items)
+    assert answers.pop(bad.number) == Result.NOT_COMPLIANT
+    assert set(answers.values()) == {Result.COMPLIANT}
+    # Locked: nothing left to choose or submit.
+    expect(chief.locator("select")).to_have_count(0)
+    expect(chief.get_by_test_id("submit-inspection")).to_have_count(0)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    chief.screenshot(path=SCREENS / "audit-inspection-phone.png", full_page=True)
+    assert_fits_the_screen(chief)
+
+    # The auditor turns the one non-compliant answer into a finding.
+    auditor = log_in("auditor", **PHONE)
+    auditor.goto(inspection_url)
+    to_finding = auditor.locator('form[data-testid^="to-finding-"]')
+    expect(to_finding).to_have_count(1)
+    form = auditor.get_by_test_id(f"to-finding-{bad.number}")
+    form.locator('select[name="severity"]').select_option(Severity.MINOR)
+    form.locator("button").click()
+
+    expect(auditor).to_have_url(re.compile(r"/audits/findings/\d+/$"))
+    finding = Finding.objects.get()
+    assert auditor.url == f"{live_server.url}/audits/findings/{finding.pk}/"
+    assert finding.source_answer.item == bad
+    assert (finding.department.code, finding.severity) == ("somu", Severity.MINOR)
+    assert finding.description == "緊急連絡網が前年度のまま"
+    assert finding.created_by == people["auditor"]
+    expect(auditor.get_by_test_id("finding-status")).to_have_class(re.compile(r"\bopen\b"))
+    expect(auditor.get_by_test_id("needs-policy-review")).to_have_count(0)
+    # Nothing to close before the department has planned an action.
+    expect(auditor.get_by_test_id("close-finding")).to_have_count(0)
+
+    # ...and asks for a policy review in the finding's edit form.
+    edit = auditor.locator("form", has=auditor.locator("#id_needs_policy_review"))
+    edit.locator("#id_needs_policy_review").check()
+    edit.locator("button").click()
+    expect(auditor.get_by_test_id("needs-policy-review")).to_be_visible()
+    finding.refresh_from_db()
+    assert finding.needs_policy_review
+    assert finding.status == FindingStatus.OPEN
+
+    # The head of 総務部 records the corrective action on the finding's page.
+    due = timezone.localdate() + datetime.timedelta(days=30)
+    head = log_in("head_somu")
+    head.goto(f"/audits/findings/{finding.pk}/")
+    action_form = head.locator('form[action$="/corrective-action/"]')
+    action_form.locator("#id_owner").fill("chief_joho")
+    action_form.locator("#id_plan").fill("緊急連絡網を更新し、課内に周知する。")
+    action_form.locator("#id_due_on").fill(due.isoformat())
+    action_form.locator("button").click()
+    expect(head.get_by_test_id("finding-status")).to_have_class(re.compile(r"\baction_planned\b"))
+    expect(head.get_by_test_id("corrective-action")).to_have_count(1)
+    expect(head.get_by_test_id("corrective-action")).to_contain_text("緊急連絡網を更新し")
+    # The department does not close its own finding.
+    expect(head.get_by_test_id("close-finding")).to_have_count(0)
+    action = finding.corrective_actions.get()
+    assert (action.owner, action.due_on, action.created_by) == (
+        people["chief"],
+        due,
+        people["head"],
+    )
+
+    # The auditor verifies and closes it.
+    auditor.reload()
+    auditor.get_by_test_id("close-finding").click()
+    expect(auditor.get_by_test_id("finding-status")).to_have_class(re.compile(r"\bclosed\b"))
+    expect(auditor.get_by_test_id("close-finding")).to_have_count(0)
+    finding.refresh_from_db()
+    assert finding.status == FindingStatus.CLOSED
+    assert finding.closed_at is not None
+
+    # The CISO's office sees it on the policy review backlog, drafts the standard and cites
+    # the finding in the draft.
+    admin = log_in("admin")
+    admin.goto("/audits/policy-review/")
+    backlog = admin.get_by_test_id("backlog")
+    finding_link = backlog.locator(f'a[href="/audits/findings/{finding.pk}/"]')
+    expect(finding_link).to_have_count(1)
+    standard = documents_live["standard"]
+    draft = policy_actions.create_draft(
+        standard,
+        by=people["admin"],
+        body="## 第1章\n\n職員向けの基準\n\n## 第2章\n\n緊急連絡網は年度ごとに見直す。",
+        effective_date=timezone.localdate() + datetime.timedelta(days=14),
+        change_summary="自己点検の指摘を受け、連絡網の見直しを定めた。",
+    )
+    assert draft.status == RevisionStatus.DRAFT
+    admin.reload()
+    cite = admin.locator("form", has=admin.locator("#id_revision"))
+    cite.locator("#id_revision").select_option(str(draft.pk))
+    cite.locator(f'input[name="findings"][value="{finding.pk}"]').check()
+    cite.locator("button").click()
+
+    expect(admin).to_have_url(f"{live_server.url}/audits/policy-review/")
+    row = admin.get_by_test_id("backlog").locator(
+        "tr", has=admin.locator(f'a[href="/audits/findings/{finding.pk}/"]')
+    )
+    expect(
+        row.locator(f'a[href="/policies/{standard.code}/revisions/{draft.number}/"]')
+    ).to_have_count(1)
+    assert list(finding.addressed_by.all()) == [draft]
+    cited = AuditEvent.objects.get(action="revision.findings_cited")
+    assert (cited.actor, cited.target_id) == (people["admin"], str(draft.pk))
+
+    # The draft's manage page names the finding it addresses.
+    admin.goto(f"/manage/revisions/{draft.pk}/")
+    panel = admin.get_by_test_id("addressed-findings")
+    expect(panel).to_have_count(1)
+    expect(panel.locator("a")).to_have_count(1)
+    expect(panel.locator("a")).to_have_attribute("href", f"/audits/findings/{finding.pk}/")
+    expect(admin).to_have_title(re.compile(re.escape(draft.title)))
+
+    # And the finding's page names the revision.
+    auditor.reload()
+    expect(
+        auditor.get_by_test_id("addressed-by").locator(
+            f'a[href="/policies/{standard.code}/revisions/{draft.number}/"]'
+        )
+    ).to_have_count(1)
+
+    # The cycle report, on the auditor's phone.
+    auditor.goto(f"/audits/cycles/{inspection.cycle_id}/report/")
+    expect(auditor.get_by_test_id("heatmap")).to_be_visible()
+    expect(auditor.get_by_test_id("heatmap").locator("tbody tr")).to_have_count(1)
+    auditor.screenshot(path=SCREENS / "audit-report-phone.png", full_page=True)
+    assert_fits_the_screen(auditor)
+
+    # Every step is on the audit trail, by the person who took it.
+    trail = {
+        (e.action, e.actor.username)
+        for e in AuditEvent.objects.filter(
+            action__regex=r"^(cycle|inspection|finding|revision\.findings)"
+        )
+    }
+    assert trail == {
+        ("cycle.opened", "admin"),
+        ("cycle.auditor_assigned", "admin"),
+        ("inspection.submitted", "chief_joho"),
+        ("finding.recorded", "auditor"),
+        ("finding.edited", "auditor"),
+        ("finding.action_planned", "head_somu"),
+        ("finding.closed", "auditor"),
+        ("revision.findings_cited", "admin"),
+    }
