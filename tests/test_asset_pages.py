@@ -354,7 +354,7 @@ def test_a_classification_change_with_a_reason_is_saved_and_shown_in_the_history
     assert len(rows) == 1
     cells = [td.text for td in rows[0].find_all("td")]
     assert cells[1] == str(people["chief"])
-    assert "confidentiality" in cells[3]
+    assert "機密性" in cells[3]
     assert "機密性2 → 機密性3" in cells[3]
     assert cells[4] == "個人情報を扱うようになったため"
 

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from isms.models import AuditEvent, PolicyDocument, PolicyRevision, RevisionStatus
 from isms.policy_import import PolicyFormatError, parse_policy
@@ -104,7 +105,7 @@ def test_importing_the_same_code_twice_is_refused(author, tmp_path):
 
 
 def test_a_standard_cannot_be_imported_as_public(author, tmp_path):
-    with pytest.raises(CommandError, match="never public"):
+    with translation.override("en"), pytest.raises(CommandError, match="never public"):
         call_command(
             "import_policy",
             str(write(tmp_path, VALID)),
