@@ -205,3 +205,25 @@ def register(make_asset, people):
         "somuka_secret": make_asset("somuka", c="3", tier="none", name="人事評価記録"),
         "gakko_confidential": make_asset("gakko", c="2", name="成績処理システム"),
     }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_task_queue():
+    """Tasks queued by tests that really commit (browser and transactional tests) go to a
+    queue of this run, removed at the end, never to the shared default queue that a real
+    worker would consume."""
+    import uuid
+
+    from django.conf import settings
+
+    from isms.celery import app
+
+    queue = f"isms-tests-{uuid.uuid4().hex[:8]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    yield queue
+    app.conf.task_default_queue = previous
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).delete(queue)
