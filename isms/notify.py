@@ -61,8 +61,13 @@ def send_once(messages: Iterable[Message], batch_size=BATCH_SIZE):
 def _send_batch(batch):
     by_key = {m.key: m for m in batch}
     run = uuid.uuid4()
+    # Claims go in in key order: two workers inserting the same keys in different orders
+    # (the jobs' queries have no fixed order) would deadlock on the unique index.
     SentReminder.objects.bulk_create(
-        [SentReminder(recipient_id=r, subject=s, stage=st, run=run) for (r, s, st) in by_key],
+        [
+            SentReminder(recipient_id=r, subject=s, stage=st, run=run)
+            for (r, s, st) in sorted(by_key)
+        ],
         ignore_conflicts=True,
     )
     claimed = [
@@ -92,13 +97,19 @@ def _send_batch(batch):
                     subject=title, body=f"{body}\n\n{base_url}{path}", to=[recipient.email]
                 )
             )
-    with transaction.atomic():
-        Notification.objects.bulk_create(notifications)
-        if mails:
-            # One connection for the whole batch. A failure here rolls the notifications
-            # back and leaves the claims unsent, so the next run tries again.
-            get_connection().send_messages(mails)
-        SentReminder.objects.filter(run=run).update(sent_at=timezone.now())
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(notifications)
+            if mails:
+                # One connection for the whole batch. A failure here rolls the
+                # notifications back.
+                get_connection().send_messages(mails)
+            SentReminder.objects.filter(run=run).update(sent_at=timezone.now())
+    except Exception:
+        # Give the claims back so that the next run, even a manual one a minute later,
+        # sends this batch (a stale claim would only be taken over after STALE_CLAIM).
+        SentReminder.objects.filter(run=run, sent_at__isnull=True).delete()
+        raise
     return len(claimed)
 
 

@@ -220,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+if EMAIL_CONFIG["EMAIL_BACKEND"].endswith(".filebased.EmailBackend"):
+    # django-environ drops the path's leading slash (filemail:///var/mail/isms would write
+    # to var/mail/isms under the current directory): the mail directory is always absolute.
+    EMAIL_CONFIG["EMAIL_FILE_PATH"] = "/" + EMAIL_CONFIG["EMAIL_FILE_PATH"].lstrip("/")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="isms@localhost")
 # Links in e-mail point here.

@@ -39,7 +39,8 @@ def _due_on(course, user, today):
     """A new member of staff has their own period; everyone else the course deadline."""
     if course.for_new_staff and user.joined_on:
         return user.joined_on + datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
-    if user.joined_on and course.published_at and user.joined_on > course.published_at.date():
+    published_on = timezone.localtime(course.published_at).date() if course.published_at else None
+    if user.joined_on and published_on and user.joined_on > published_on:
         return max(
             course.deadline,
             user.joined_on + datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS),

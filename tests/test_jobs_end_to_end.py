@@ -1,0 +1,236 @@
+"""The jobs end to end: a real Celery worker consumes from the real Redis, works on the test
+database and writes its mail to files (EMAIL_URL=filemail:///<dir>), as in production.
+
+A material revision is published: the opening notification queued on commit reaches the
+worker; the daily sweep sent days later reminds exactly those who have not acknowledged,
+once; the quarter-hourly job makes a revision whose effective date is today current."""
+
+import datetime
+import email
+import email.policy
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from isms.celery import app as celery_app
+from isms.models import Notification, RevisionStatus
+from isms.tasks import activate_due_revisions
+from training.acknowledgements import acknowledge
+from training.tasks import remind_acknowledgements
+
+from .conftest import publish
+from .factories import DocumentFactory, PublishedRevisionFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [
+    pytest.mark.skipif(not settings.REDIS_URL, reason="needs the real Redis (bin/test sets it)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def worker_database_url():
+    """The URL of the database pytest created, for the worker."""
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        return os.environ.get("DATABASE_URL", "")
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class Worker:
+    """`celery worker --pool=solo` on a private queue, its log collected line by line."""
+
+    def __init__(self, queue, mail_dir):
+        self.queue = queue
+        self.mail_dir = mail_dir
+        env = {
+            **os.environ,
+            "DEBUG": "1",
+            "DATABASE_URL": worker_database_url(),
+            # Three slashes, as the README documents: an absolute directory.
+            "EMAIL_URL": f"filemail://{mail_dir}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.lines = []
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "isms",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "-Q",
+                queue,
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self):
+        return "".join(self.lines)
+
+    def result_of(self, task, task_id=None, timeout=60):
+        """What the worker logged as the task's return value, once it has run it."""
+        done = re.compile(
+            rf"Task {re.escape(task)}\[{re.escape(task_id) if task_id else '[^]]+'}\] "
+            r"(?:succeeded in [\d.e-]+s: (?P<value>.*)|raised)"
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if match := done.search(line):
+                    assert match["value"] is not None, f"{task} failed:\n{self.output}"
+                    return match["value"].strip()
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"the worker did not run {task} within {timeout} s:\n{self.output}")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(timeout=5)
+
+
+@pytest.fixture
+def worker(tmp_path, monkeypatch):
+    queue = f"isms-test-{uuid.uuid4().hex[:8]}"
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    # What the portal queues on commit (the opening notification) goes to this worker too,
+    # not to the shared default queue.
+    monkeypatch.setattr(celery_app.conf, "task_default_queue", queue)
+    worker = Worker(queue, mail_dir)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        # Whatever a failed test left in the private queue goes with it.
+        with celery_app.connection_for_write() as broker:
+            client = broker.default_channel.client
+            client.delete(queue, f"_kombu.binding.{queue}")
+
+
+def read_mail(directory):
+    """Every message the file backend wrote (one file per batch)."""
+    messages = []
+    for path in sorted(directory.glob("*.log")):
+        for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            if chunk.strip():
+                messages.append(email.message_from_bytes(chunk, policy=email.policy.default))
+    return messages
+
+
+def recipients(messages):
+    return sorted(str(message["To"]) for message in messages)
+
+
+def message_ids(messages):
+    return [str(message["Message-ID"]) for message in messages]
+
+
+def test_a_real_worker_reminds_each_pending_person_once_and_makes_revisions_current(
+    worker, org, people
+):
+    for person in people.values():
+        person.email = f"{person.username}@city.example.jp"
+        person.save(update_fields=["email"])
+    # The quarter-hourly job's case: a revision that took effect today, its predecessor
+    # still marked published.
+    scheduled = DocumentFactory(code="scheduled")
+    old = PublishedRevisionFactory(
+        document=scheduled,
+        number=1,
+        author=people["admin"],
+        effective_date=datetime.date(2025, 4, 1),
+    )
+    new = PublishedRevisionFactory(
+        document=scheduled,
+        number=2,
+        author=people["admin"],
+        effective_date=timezone.localdate(),
+    )
+    # A material revision of a procedure for 総務部 opens a campaign for its five members.
+    procedure = DocumentFactory(
+        code="procedure", title="運用手順", kind="procedure", audience="departments"
+    )
+    procedure.audience_departments.add(org["somu"])
+    revision = publish(
+        procedure, author=people["admin"], approver=people["ciso"], body="## 手順\n\n本文"
+    )
+    campaign = revision.campaign
+    audience = sorted(
+        people[name].email for name in ("staff", "staff_somuka", "chief", "head", "admin")
+    )
+    link = f"/acknowledgements/revisions/{revision.pk}/"
+
+    # The opening notification, queued when the publication committed, ran on the worker.
+    assert worker.result_of("training.tasks.notify_campaign_opened") == "5"
+    opening = read_mail(worker.mail_dir)
+    assert recipients(opening) == audience
+    assert all(revision.title in str(m["Subject"]) and link in m.get_content() for m in opening)
+
+    # staff_joho acknowledges; three days before the deadline the daily sweep runs.
+    acknowledge(people["staff"], revision)
+    day = campaign.deadline - datetime.timedelta(days=3)
+    sweep = remind_acknowledgements.apply_async(args=[day], queue=worker.queue)
+    job = activate_due_revisions.apply_async(queue=worker.queue)
+    assert worker.result_of("training.tasks.remind_acknowledgements", sweep.id) == "4"
+    assert worker.result_of("isms.tasks.activate_due_revisions", job.id) == "1"
+
+    written = read_mail(worker.mail_dir)
+    reminders = [m for m in written if str(m["Message-ID"]) not in message_ids(opening)]
+    assert len(written) == len(opening) + len(reminders)
+    # Everyone of 総務部 who has not acknowledged, and nobody else: not staff_joho, not
+    # the other departments, the CISO or the auditor.
+    assert recipients(reminders) == [a for a in audience if a != people["staff"].email]
+    opening_subject = str(opening[0]["Subject"])
+    for message in reminders:
+        assert revision.title in str(message["Subject"])
+        assert str(message["Subject"]) != opening_subject  # the due-soon reminder
+        assert link in message.get_content()
+    assert Notification.objects.filter(kind="acknowledgement.due_soon").count() == 4
+
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert old.status == RevisionStatus.SUPERSEDED
+    assert new.status == RevisionStatus.PUBLISHED
+    assert scheduled.current_revision() == new
+
+    # The same sweep again (a retry, a second beat): nothing more goes out.
+    again = remind_acknowledgements.apply_async(args=[day], queue=worker.queue)
+    assert worker.result_of("training.tasks.remind_acknowledgements", again.id) == "0"
+    assert sorted(message_ids(read_mail(worker.mail_dir))) == sorted(message_ids(written))
+    assert Notification.objects.filter(kind="acknowledgement.due_soon").count() == 4
