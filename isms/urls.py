@@ -34,7 +34,7 @@ urlpatterns = [
     path("audits/", include("audits.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", home.set_language, name="set_language"),
     path("api/", include("isms.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -51,3 +51,22 @@ def audit_trail(request):
         "audit_trail.html",
         {"form": form, "page": page, "query": query.urlencode()},
     )
+
+
+def set_language(request):
+    """Django's language switch, which also remembers the choice on the person's account:
+    their reminders and e-mail are written in it."""
+    from django.conf import settings
+    from django.views.i18n import set_language as django_set_language
+
+    response = django_set_language(request)
+    language = request.POST.get("language")
+    if (
+        request.method == "POST"
+        and request.user.is_authenticated
+        and language in dict(settings.LANGUAGES)
+        and request.user.language != language
+    ):
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return response
