@@ -18,6 +18,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from isms import audit
+from isms.exports import csv_lines
 
 from .access import assignable_sections
 from .models import (
@@ -342,17 +343,11 @@ def _export_queryset(assets):
     ).order_by("pk")
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def csv_rows(assets):
-    """CSV text, chunk by chunk, with a BOM for Excel; constant memory."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(COLUMNS)
-    for asset in _export_queryset(assets).iterator(chunk_size=2000):
-        yield writer.writerow(_row(asset))
+    """CSV text, line by line; constant memory."""
+    return csv_lines(
+        COLUMNS, (_row(asset) for asset in _export_queryset(assets).iterator(chunk_size=2000))
+    )
 
 
 def xlsx_file(assets):

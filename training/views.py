@@ -1,5 +1,3 @@
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
+from isms.exports import csv_lines
 from isms.models import PolicyRevision
 from isms.policy_actions import WorkflowError
 from isms.rendering import line_diff
@@ -151,35 +150,25 @@ def change_deadline(request, revision_id):
     return redirect("campaign-status", revision_id=revision_id)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _status_csv(revision, viewer, section, state):
     """Streamed, so a city-wide export holds one chunk of rows in memory at a time."""
     people = acks.people_status(revision, viewer, section=section, state=state).select_related(
         "section__parent"
     )
-    writer = csv.writer(_Echo())
+    header = [
+        _("Department"),
+        _("Section"),
+        _("User name"),
+        _("Name"),
+        _("Acknowledged at"),
+        _("Revision"),
+        _("SHA-256"),
+    ]
 
     def rows():
-        # A byte order mark lets Excel on Japanese Windows read UTF-8.
-        yield "\ufeff"
-        yield writer.writerow(
-            [
-                _("Department"),
-                _("Section"),
-                _("User name"),
-                _("Name"),
-                _("Acknowledged at"),
-                _("Revision"),
-                _("SHA-256"),
-            ]
-        )
         for person in people.iterator(chunk_size=2000):
             parent = person.section.parent
-            yield writer.writerow(
+            yield (
                 [
                     parent.name if parent else "",
                     person.section.name,
@@ -191,7 +180,9 @@ def _status_csv(revision, viewer, section, state):
                 ]
             )
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_lines(header, rows()), content_type="text/csv; charset=utf-8"
+    )
     filename = f"acknowledgements-{revision.document.code}-r{revision.number}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
