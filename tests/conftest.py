@@ -23,6 +23,7 @@ from isms import policy_actions
 from isms.models import Role
 from isms.roles import assign_role
 
+from .browser import browser, documents_live, log_in, people_live  # noqa: F401 - fixtures
 from .factories import PASSWORD, DepartmentFactory, DocumentFactory, UserFactory
 
 __all__ = ["PASSWORD"]

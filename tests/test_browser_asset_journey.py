@@ -9,45 +9,18 @@ Assertions rest on URLs, form field ids, data-testid and data-* attributes, and 
 that is data (level names, handling rules, what the chief typed), not on translated labels.
 """
 
-import os
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from assets.models import Asset, AssetChange, AssetRelation, ChangeKind, RelationKind
-
-from .factories import PASSWORD
-from .test_browser_journeys import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 # assets/migrations/0002_catalogue.py, C2_RULES["taking_out"]
 C2_TAKING_OUT = "持出しは情報セキュリティ管理者（課長）の許可を得て、記録する。"
 RULE = "lgwan-internet-unsanitised"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is not installed (bin/setup-system installs it)")
-    # Playwright's sync API keeps an asyncio loop running in this thread; the test body
-    # reads and creates rows through the ORM.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -57,42 +30,18 @@ def catalogue_live(transactional_db, catalogue):
     return catalogue
 
 
-@pytest.fixture
-def people_live(transactional_db, people):
-    return people
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(
-        base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo"
-    )
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
-
-
-def log_in(page, live_server, username):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit]")
-    expect(page).to_have_url(f"{live_server.url}/")
-    expect(page.get_by_test_id("current-user")).to_be_visible()
-
-
 def field(page, name):
     """The wrapper of one form field (label, input, help, errors): templates/form_field.html."""
     return page.locator("div.field").filter(has=page.locator(f"#id_{name}"))
 
 
 def test_a_section_chief_registers_reclassifies_and_connects_an_asset(
-    people_live, catalogue_live, make_asset, page, live_server
+    people_live, catalogue_live, make_asset, log_in, live_server
 ):
     chief = people_live["chief"]
     homepage = make_asset("joho", c="1", tier="internet", name="市ホームページCMS")
 
-    log_in(page, live_server, "chief_joho")
+    page = log_in("chief_joho")
     page.click('nav.main-nav a[href="/assets/"]')
     expect(page).to_have_url(f"{live_server.url}/assets/")
     expect(page.get_by_test_id("asset-table")).to_contain_text("市ホームページCMS")

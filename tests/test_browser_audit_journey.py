@@ -11,12 +11,11 @@ on translated text.
 """
 
 import datetime
-import os
 import re
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from audits import services
 from audits.models import (
@@ -31,77 +30,9 @@ from audits.starter_checklist import load_starter_checklist
 from isms import policy_actions
 from isms.models import AuditEvent, RevisionStatus
 
-from .factories import PASSWORD
-
-# The launch options and screenshot folder of the other journeys.
-from .test_browser_journeys import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PHONE,
-    SCREENS,
-    assert_fits_the_screen,
-)
+from .browser import PHONE, SCREENS, assert_fits_the_screen
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is not installed (bin/setup-system installs it)")
-    # Playwright's sync API keeps an asyncio loop running in this thread; the test body
-    # reads and creates rows through the ORM.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def people_live(transactional_db, people):
-    """The personas, committed, so the live server's thread sees them."""
-    return people
-
-
-@pytest.fixture
-def documents_live(transactional_db, documents):
-    return documents
-
-
-@pytest.fixture
-def log_in(browser, live_server):
-    """log_in("auditor") -> a page in a fresh browser context, logged in through the form."""
-    contexts = []
-
-    def log_in(username, **context_options):
-        context = browser.new_context(
-            base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo", **context_options
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form button[type=submit]")
-        expect(page).to_have_url(f"{live_server.url}/")
-        expect(page.get_by_test_id("current-user")).to_be_visible()
-        return page
-
-    yield log_in
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

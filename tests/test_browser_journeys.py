@@ -10,97 +10,20 @@ translated text, so they hold in Japanese and English alike.
 """
 
 import datetime
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from isms.models import PolicyRevision, RevisionStatus
 from training import acknowledgements as acks
 from training.models import Acknowledgement
 
+from .browser import PHONE, SCREENS, assert_fits_the_screen
 from .conftest import publish
-from .factories import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Screenshots for people to look at, outside the repository.
-SCREENS = Path("/tmp/isms-screens")
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is not installed (bin/setup-system installs it)")
-    # Playwright's sync API keeps an asyncio loop running in this thread, which Django's
-    # ORM would otherwise refuse to be called from (the test body creates and reads rows).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def people_live(transactional_db, people):
-    """The personas, committed, so the live server's thread sees them."""
-    return people
-
-
-@pytest.fixture
-def documents_live(transactional_db, documents):
-    return documents
-
-
-@pytest.fixture
-def log_in(browser, live_server):
-    """log_in("admin") -> a page in a fresh browser context, logged in through the form."""
-    contexts = []
-
-    def log_in(username, **context_options):
-        # City staff browse in Japanese; the portal follows Accept-Language.
-        context = browser.new_context(
-            base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo", **context_options
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form button[type=submit]")
-        expect(page).to_have_url(f"{live_server.url}/")
-        expect(page.get_by_test_id("current-user")).to_be_visible()
-        return page
-
-    yield log_in
-    for context in contexts:
-        context.close()
 
 
 def post_button(page, action):
@@ -241,9 +164,3 @@ def test_staff_acknowledge_a_change_and_their_head_sees_the_count(
     expect(head.get_by_test_id("done-joho")).to_have_text("1")
     head.screenshot(path=SCREENS / "status-phone.png", full_page=True)
     assert_fits_the_screen(head)
-
-
-def assert_fits_the_screen(page):
-    """Wide content (tables, hashes) scrolls inside its own box, not the whole page."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide on a phone"

@@ -9,50 +9,17 @@ Assertions rest on URLs, CSS classes and data-testid attributes, not on translat
 """
 
 import datetime
-import os
 import re
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from isms.eras import fiscal_year
 from training.courses import publish_course
 from training.models import Attempt, Choice, Course, Enrolment, Question
 
-from .factories import PASSWORD
-from .test_browser_journeys import CHROMIUM, CHROMIUM_ARGS
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is not installed (bin/setup-system installs it)")
-    # Playwright's sync API keeps an asyncio loop running in this thread; the test body
-    # reads rows through the ORM.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def people_live(transactional_db, people):
-    """The personas, committed, so the live server's thread sees them."""
-    return people
 
 
 @pytest.fixture
@@ -81,35 +48,6 @@ def course_live(people_live, settings, tmp_path, monkeypatch):
     return course
 
 
-@pytest.fixture
-def log_in(browser, live_server):
-    """log_in("staff_joho") -> a page in a fresh browser context, logged in through the
-    form."""
-    contexts = []
-
-    def log_in(username):
-        context = browser.new_context(
-            base_url=live_server.url,
-            locale="ja-JP",
-            timezone_id="Asia/Tokyo",
-            accept_downloads=True,
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form button[type=submit]")
-        expect(page).to_have_url(f"{live_server.url}/")
-        expect(page.get_by_test_id("current-user")).to_be_visible()
-        return page
-
-    yield log_in
-    for context in contexts:
-        context.close()
-
-
 def answer(page, choices):
     """choices: the choice number (1 = right, 2 = wrong) for question 1, 2, ..."""
     for question, choice in enumerate(choices, start=1):
@@ -124,7 +62,7 @@ def test_staff_fail_retry_pass_and_download_the_certificate_and_their_head_sees_
     enrolment = Enrolment.objects.get(course=course_live, user=staff)
     course_url = f"{live_server.url}/training/courses/{course_live.pk}/"
 
-    page = log_in("staff_joho")
+    page = log_in("staff_joho", accept_downloads=True)
     page.goto("/training/")
     page.get_by_test_id(f"course-{course_live.pk}").click()
     expect(page).to_have_url(course_url)
