@@ -25,6 +25,7 @@ from isms.roles import assign_role
 
 from .browser import browser, documents_live, log_in, people_live  # noqa: F401 - fixtures
 from .factories import PASSWORD, DepartmentFactory, DocumentFactory, UserFactory
+from .worker import worker  # noqa: F401 - fixture
 
 __all__ = ["PASSWORD"]
 

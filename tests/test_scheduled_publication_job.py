@@ -2,16 +2,10 @@
 through a real Celery worker consuming from the real Redis."""
 
 import datetime
-import os
-import subprocess
-import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from isms.models import RevisionStatus
@@ -69,57 +63,9 @@ def test_the_job_leaves_a_revision_dated_tomorrow_alone(people):
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs the real Redis (bin/test sets it)")
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_the_job_from_redis(overdue_switch):
+def test_a_real_worker_runs_the_job_from_redis(overdue_switch, worker):
     old, _ = overdue_switch
-    queue = f"isms-test-{uuid.uuid4().hex[:8]}"
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        )
-        if connection.vendor == "postgresql"
-        else os.environ.get("DATABASE_URL", ""),
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "isms",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        activate_due_revisions.apply_async(queue=queue)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            old.refresh_from_db()
-            if old.status == RevisionStatus.SUPERSEDED:
-                break
-            time.sleep(0.5)
-        assert old.status == RevisionStatus.SUPERSEDED
-    finally:
-        worker.terminate()
-        try:
-            output, _ = worker.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            output, _ = worker.communicate()
-    assert "activate_due_revisions" in output and "succeeded" in output, output
+    result = activate_due_revisions.apply_async(queue=worker.queue)
+    assert worker.result_of("isms.tasks.activate_due_revisions", result.id) == "1"
+    old.refresh_from_db()
+    assert old.status == RevisionStatus.SUPERSEDED
