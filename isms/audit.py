@@ -1,20 +1,7 @@
 """Writing the audit trail. Every state change that proves compliance calls record()."""
 
+from .clientip import client_ip
 from .models import AuditEvent
-
-
-def client_ip(request):
-    """The address the request came from. Behind the city's reverse proxy the proxy's own
-    address is the remote address, so the first X-Forwarded-For entry is used when the
-    deployment says it sits behind one."""
-    from django.conf import settings
-
-    if request is None:
-        return None
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def user_agent(request):

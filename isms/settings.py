@@ -34,6 +34,13 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# How many reverse proxies in front of the portal append to X-Forwarded-For. The client
+# address (throttles, django-axes, the audit trail, acknowledgements) is REMOTE_ADDR when 0,
+# otherwise the entry the outermost of them appended (isms.clientip). BEHIND_PROXY=1, the
+# older switch, means one proxy.
+NUM_PROXIES = env.int("NUM_PROXIES", default=1 if env.bool("BEHIND_PROXY", default=False) else 0)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more (see README, Configuration).")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -58,6 +65,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above WhiteNoise, so that static files carry the Permissions-Policy header too.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "isms.middleware.NoStoreWhenSignedInMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "isms.middleware.JapaneseFirstLocaleMiddleware",
@@ -129,6 +139,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Failures and lockouts live in PostgreSQL, not in the cache: a Redis outage neither lifts a
+# lockout nor forgets a failure (which is what lets the API throttle fall back, see
+# isms/api/throttling.py). The address is the portal's one client address (isms.clientip).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "isms.clientip.client_ip"
 
 GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: anonymous visitors hold no rights
@@ -163,6 +178,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A Redis host that stops answering costs a request two seconds at most; the
+            # callers decide what a cache error means (the throttle counts locally).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -240,6 +258,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"token": "10/min"},
+    # DRF's own idea of the client address agrees with isms.clientip.client_ip.
+    "NUM_PROXIES": NUM_PROXIES,
     "DATETIME_FORMAT": "iso-8601",
     "DATE_FORMAT": "iso-8601",
     "EXCEPTION_HANDLER": "isms.api.errors.exception_handler",
@@ -276,6 +296,31 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+# Powerful browser features no page of the portal uses are switched off for every page,
+# so an injected script or a framed page could not ask for them either.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    ]
+}
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -293,7 +338,8 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if env.bool("BEHIND_PROXY", default=False):
+if NUM_PROXIES:
+    # The proxy terminates TLS and says so; without a proxy the header is the client's word.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Portal rules that a city may tune without a code change.

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isms import audit
+from isms.clientip import client_ip
 from isms.models import Audience, Department, PolicyDocument, RevisionStatus
 from isms.notify import enqueue
 from isms.policy_actions import WorkflowError
@@ -121,7 +122,7 @@ def acknowledge(user, revision, *, request=None):
             defaults={
                 "content_sha256": revision.content_sha256,
                 "acknowledged_at": timezone.now(),
-                "ip_address": audit.client_ip(request),
+                "ip_address": client_ip(request),
                 "user_agent": audit.user_agent(request),
             },
         )

@@ -12,7 +12,6 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from .. import policy_actions
@@ -20,9 +19,13 @@ from ..models import Department, PolicyDocument, PolicyRevision, RevisionStatus,
 from ..rendering import unified_diff
 from ..roles import can_manage_policy
 from . import serializers as s
+from .throttling import AddressRateThrottle
 
 
-class TokenThrottle(AnonRateThrottle):
+class TokenThrottle(AddressRateThrottle):
+    """Per client address, with or without an Authorization header: a caller holding a
+    token of their own must not be able to guess other people's passwords unthrottled."""
+
     scope = "token"
 
 
@@ -30,6 +33,9 @@ class ObtainTokenView(ObtainAuthToken):
     """Exchange a user name and password for an API token (throttled, and locked out with
     the login form after repeated failures)."""
 
+    # The credentials are in the body; an Authorization or session header proves nothing
+    # here, so none is read (a stale token must not answer 401 before the throttle counts).
+    authentication_classes = []
     throttle_classes = [TokenThrottle]
 
     def post(self, request, *args, **kwargs):
