@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.urls import reverse
 
 from .factories import PASSWORD
@@ -65,6 +66,106 @@ def test_pages_load_nothing_from_outside_the_portal(client, documents, people):
         html = client.get(url).content.decode()
         for marker in ('src="http', "src='http", 'href="http', "href='http", "//cdn", "fonts."):
             assert marker not in html, f"{url} loads {marker}"
+
+
+# --- Permissions-Policy and Cache-Control ----------------------------------------------
+
+DENIED_FEATURES = ["camera", "microphone", "geolocation", "payment", "usb"]
+
+
+def denied_features(response):
+    """The browser features the response's Permissions-Policy switches off for everyone."""
+    policy = response.get("Permissions-Policy", "")
+    return {
+        name.strip()
+        for name, _sep, allowlist in (part.partition("=") for part in policy.split(","))
+        if allowlist.strip() == "()"
+    }
+
+
+def never_stored(response):
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    return "no-store" in directives
+
+
+@pytest.fixture
+def evidence(settings, tmp_path, org, people):
+    """A PDF on a finding of 総務部's self-inspection, which head_somu may download."""
+    from audits import services
+
+    from .audit_helpers import open_cycle, record_finding, upload
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cycle = open_cycle(people, [org["somu"]])
+    finding = record_finding(cycle, org["somu"], by=people["admin"])
+    return services.attach_evidence(upload(), by=people["head"], finding=finding)
+
+
+def test_every_response_switches_off_camera_microphone_and_location(client, documents, people):
+    anonymous = [client.get("/policy/"), client.get("/accounts/login/"), client.get("/nowhere/")]
+    static = client.get("/static/css/portal.css")
+    client.force_login(people["staff"])
+    signed_in = [client.get("/"), client.get("/api/departments/")]
+    for response in [*anonymous, static, *signed_in]:
+        assert set(DENIED_FEATURES) <= denied_features(response), response.request["PATH_INFO"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/policies/standard/",
+        "/acknowledgements/",
+        "/assets/",
+        "/notifications/",
+        "/api/departments/",
+        "/api/policies/",
+        "/assets/export/?output=csv",
+        "/assets/export/?output=xlsx",
+        "/assets/template.csv",
+    ],
+)
+def test_nothing_a_signed_in_person_gets_may_be_stored_by_a_browser_or_proxy(
+    client, documents, people, catalogue, url
+):
+    client.force_login(people["head"])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert never_stored(response)
+    assert "public" not in response["Cache-Control"]
+
+
+def test_a_department_s_acknowledgement_csv_is_never_stored(client, standard, people):
+    client.force_login(people["head"])
+    response = client.get(f"/acknowledgements/status/{standard.pk}/?export=csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert never_stored(response)
+
+
+def test_an_evidence_download_is_never_stored(client, evidence, people):
+    client.force_login(people["head"])
+    for url in [f"/audits/evidence/{evidence.pk}/", f"/api/evidence/{evidence.pk}/download/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "attachment" in response["Content-Disposition"]
+        assert never_stored(response), url
+
+
+def test_an_api_answer_to_a_token_caller_is_never_stored(people):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    token = Token.objects.create(user=people["staff"])
+    response = APIClient().get("/api/me/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200
+    assert never_stored(response)
+
+
+def test_the_public_policy_stays_cacheable_for_anonymous_visitors(client, documents):
+    response = client.get("/policy/")
+    assert response.status_code == 200
+    assert not never_stored(response)
 
 
 def _run(command, **extra_env):
