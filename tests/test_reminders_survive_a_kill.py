@@ -31,10 +31,9 @@ from .conftest import publish
 from .factories import DepartmentFactory, DocumentFactory, UserFactory
 from .worker import Worker
 
-pytestmark = [
-    pytest.mark.skipif(not settings.REDIS_URL, reason="needs the real Redis (bin/test sets it)"),
-    pytest.mark.django_db(transaction=True),
-]
+needs_redis = pytest.mark.skipif(
+    not settings.REDIS_URL, reason="needs the real Redis (bin/test sets it)"
+)
 
 STAFF = 3000
 KILL_AFTER = (300, 1200, 2400)  # mails received by the server
@@ -65,7 +64,7 @@ def free_port():
 
 
 @pytest.fixture
-def campaign(db):
+def campaign(transactional_db):
     """An all-staff standard just published (its opening reminder not yet sent), then
     3,000 members of staff with an address, none of whom has acknowledged it."""
     city = DepartmentFactory(code="mayor", name="市長事務部局", kind="body")
@@ -100,6 +99,30 @@ def private_queue():
         broker.default_channel.client.delete(queue, f"_kombu.binding.{queue}")
 
 
+@pytest.mark.parametrize(
+    "task",
+    [
+        "training.tasks.remind_acknowledgements",
+        "training.tasks.notify_campaign_opened",
+        "training.tasks.remind_training",
+        "training.tasks.notify_course_published",
+        "audits.tasks.remind_corrective_actions",
+        "audits.tasks.remind_self_inspections",
+        "assets.tasks.remind_asset_reviews",
+        "isms.tasks.weekly_summary",
+    ],
+)
+def test_every_reminder_job_is_acknowledged_when_done_and_queued_again_if_its_worker_dies(task):
+    # A prefork worker whose child is killed requeues the task at once (reject_on_worker_lost);
+    # a worker killed whole leaves it unacknowledged for the broker to hand on (acks_late).
+    celery_app.loader.import_default_modules()
+    job = celery_app.tasks[task]
+    assert job.acks_late is True
+    assert job.reject_on_worker_lost is True
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
 def test_a_sweep_killed_three_times_reminds_everyone_and_repeats_at_most_one_mail_per_kill(
     campaign, private_queue, tmp_path
 ):
