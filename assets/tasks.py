@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from isms.eras import fiscal_year, to_era
 from isms.models import Role, RoleAssignment
-from isms.notify import Message, send_once
+from isms.notify import REMINDER_TASK_OPTIONS, Message, send_once
 
 from . import reviews
 from .models import Asset
@@ -54,7 +54,7 @@ def _review_messages(today):
             )
 
 
-@shared_task
+@shared_task(**REMINDER_TASK_OPTIONS)
 def remind_asset_reviews(today=None):
     return send_once(_review_messages(today or timezone.localdate()))
 

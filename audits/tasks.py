@@ -8,7 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from isms.eras import to_era
 from isms.models import Role, RoleAssignment, User
 from isms.models.organisation import subtree_q
-from isms.notify import RECIPIENT_FIELDS, Message, deadline_stage, send_once
+from isms.notify import (
+    RECIPIENT_FIELDS,
+    REMINDER_TASK_OPTIONS,
+    Message,
+    deadline_stage,
+    send_once,
+)
 
 from .models import (
     AuditorAssignment,
@@ -57,7 +63,7 @@ def _action_messages(today):
             yield Message(user, f"action:{action.pk}", stage, f"corrective_action.{stage}", render)
 
 
-@shared_task
+@shared_task(**REMINDER_TASK_OPTIONS)
 def remind_corrective_actions(today=None):
     """Due soon and overdue corrective actions, to their owner and the auditor."""
     return send_once(_action_messages(today or timezone.localdate()))
@@ -101,7 +107,7 @@ def _inspection_messages(today):
             yield Message(user, f"inspection:{inspection.pk}", stage, f"inspection.{stage}", render)
 
 
-@shared_task
+@shared_task(**REMINDER_TASK_OPTIONS)
 def remind_self_inspections(today=None):
     """At opening and before the due date, to the department head and section chiefs."""
     return send_once(_inspection_messages(today or timezone.localdate()))

@@ -3,28 +3,61 @@ in the recipient's language, each exactly once per recipient, subject and stage.
 
 Jobs build Message objects and hand them to send_once(); the SentReminder ledger decides
 what still has to go out, so a job can run twice, or on two workers at once, and nothing is
-sent twice. Everything is done in batches: a fixed number of queries and one mail
-connection per batch, whatever the number of recipients."""
+sent twice. A worker killed at any moment (SIGKILL, a lost container) loses nothing and
+repeats at most the one mail it was sending:
+
+1. Claim. A batch of messages is claimed in one transaction that also writes their in-app
+   notifications, so a notification exists exactly when its claim does: never lost, never
+   doubled. The claims carry the id of the run, and the run holds a PostgreSQL advisory
+   lock on that id for as long as it lives (released when it ends, or by the server the
+   moment its connection dies with the worker).
+2. Send. Each mail goes out on its own and its ledger row is stamped sent_at as soon as
+   the mail server has accepted it (one UPDATE by primary key). A kill between the
+   server's "250 OK" and that stamp is the only way a mail goes out twice.
+3. Take over. A claim without sent_at whose run no longer holds its lock belongs to a run
+   that died (or gave it back after a mail failure): the next run takes it over at once
+   and sends the mail, not the notification, which was written with the claim. A claim
+   whose run is alive is left to it, however long it takes.
+
+The cost is a fixed number of statements per batch (claims, notifications) plus one small
+UPDATE per mail, committed without waiting for the disk (see live_run). Stamping per chunk
+of k mails would save those UPDATEs but could repeat k mails per kill; the UPDATE by primary
+key costs less than the SMTP exchange it follows (bench/README.md).
+
+Without PostgreSQL (the SQLite demo, one process) there are no advisory locks: there a
+claim left without sent_at is taken over once it is older than STALE_CLAIM."""
 
 import logging
+import smtplib
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone, translation
 
 from .models import Notification, SentReminder
 
 log = logging.getLogger(__name__)
 
-# A claim this old without sent_at belongs to a run that died: the next run takes it over.
-STALE_CLAIM = timedelta(hours=1)
 BATCH_SIZE = 500
+# Only where there are no advisory locks (SQLite, the demo): after this long a claim
+# without sent_at is taken to belong to a run that died.
+STALE_CLAIM = timedelta(hours=1)
+# First key of the (int, int) advisory locks that mark live runs; the second is
+# hashtext(run id). A hash collision can only make a dead run look alive for a while
+# (its claims wait for a later run), never a live one look dead.
+RUN_LOCK_NAMESPACE = 0x49534D53  # "ISMS"
+
+# Every job that sends through send_once(): acknowledged only once it has finished, and
+# queued again when its worker dies, so a killed sweep runs again at once rather than the
+# next day. Safe because send_once() sends nothing twice.
+REMINDER_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 
 
 @dataclass
@@ -40,77 +73,242 @@ class Message:
         return (self.recipient.pk, self.subject, self.stage)
 
 
-def release_stale_claims(now=None):
-    now = now or timezone.now()
-    return SentReminder.objects.filter(
-        sent_at__isnull=True, claimed_at__lt=now - STALE_CLAIM
-    ).delete()[0]
+def _advisory_locks():
+    return connection.vendor == "postgresql"
+
+
+@contextmanager
+def live_run():
+    """A new run id, marked alive (its advisory lock held by this database session) until
+    the block ends. Claims of a live run are never taken over.
+
+    For the run's length its commits do not wait for the disk (synchronous_commit off):
+    otherwise each mail's stamp would wait for a WAL flush, 5-15 ms here, more than the mail
+    itself. What that risks is bounded: only a crash of the database server itself (not of
+    a worker) can lose the last fraction of a second of commits, i.e. stamps (those mails
+    go out again) or claims with their notifications (claimed, notified and mailed again,
+    once); the in-app side stays exactly once either way."""
+    run = uuid.uuid4()
+    previous = None
+    if _advisory_locks():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_lock(%s, hashtext(%s)), current_setting('synchronous_commit'),"
+                " set_config('synchronous_commit', 'off', false)",
+                [RUN_LOCK_NAMESPACE, str(run)],
+            )
+            previous = cursor.fetchone()[1]
+    try:
+        yield run
+    finally:
+        if _advisory_locks():
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_unlock(%s, hashtext(%s)),"
+                        " set_config('synchronous_commit', %s, false)",
+                        [RUN_LOCK_NAMESPACE, str(run), previous],
+                    )
+            except DatabaseError:
+                # The session is broken (its locks go with it) or its transaction failed
+                # (the caller's error is the one to see).
+                log.warning("could not release the lock of reminder run %s", run)
 
 
 def send_once(messages: Iterable[Message], batch_size=BATCH_SIZE):
     """Deliver each message unless the ledger says it went out already. Returns the number
-    delivered by this call."""
-    release_stale_claims()
+    this call delivered (newly, or by taking over a dead run's claim)."""
     sent = 0
     iterator = iter(messages)
-    while batch := list(islice(iterator, batch_size)):
-        sent += _send_batch(batch)
+    with live_run() as run:
+        while batch := list(islice(iterator, batch_size)):
+            sent += _send_batch(batch, run)
     return sent
 
 
-def _send_batch(batch):
-    by_key = {m.key: m for m in batch}
-    run = uuid.uuid4()
-    # Claims go in in key order: two workers inserting the same keys in different orders
-    # (the jobs' queries have no fixed order) would deadlock on the unique index.
-    SentReminder.objects.bulk_create(
-        [
-            SentReminder(recipient_id=r, subject=s, stage=st, run=run)
-            for (r, s, st) in sorted(by_key)
-        ],
-        ignore_conflicts=True,
-    )
-    claimed = [
-        by_key[key]
-        for key in SentReminder.objects.filter(run=run).values_list(
-            "recipient_id", "subject", "stage"
-        )
-        if key in by_key
-    ]
-    if not claimed:
-        return 0
-    notifications, mails = [], []
-    base_url = settings.PORTAL_BASE_URL.rstrip("/")
-    for message in claimed:
-        recipient = message.recipient
+@dataclass
+class _Claimed:
+    pk: int
+    message: Message
+    title: str = ""
+    body: str = ""
+    path: str = ""
+
+    def render(self):
+        recipient = self.message.recipient
         with translation.override(recipient.language or settings.LANGUAGE_CODE):
-            title, body, path = message.render(recipient)
-            title, body = str(title), str(body)
-        notifications.append(
+            title, body, path = self.message.render(recipient)
+            self.title, self.body, self.path = str(title), str(body), path
+        return self
+
+
+def _send_batch(batch, run):
+    by_key = {m.key: m for m in batch}
+    with transaction.atomic():
+        new, taken_over = _claim(by_key, run)
+        Notification.objects.bulk_create(
             Notification(
-                recipient=recipient, kind=message.kind, title=title[:200], body=body, url=path
+                recipient=c.message.recipient,
+                kind=c.message.kind,
+                title=c.title[:200],
+                body=c.body,
+                url=c.path,
             )
+            for c in new
         )
-        if recipient.email:
-            mails.append(
-                EmailMessage(
-                    subject=title, body=f"{body}\n\n{base_url}{path}", to=[recipient.email]
-                )
+    to_mail = sorted(
+        (c for c in new + taken_over if c.message.recipient.email), key=lambda c: c.message.key
+    )
+    refused = _mail_one_by_one(to_mail, run)
+    # Taken-over claims of someone who has since lost their address are done too.
+    without_address = [c.pk for c in taken_over if not c.message.recipient.email]
+    if without_address:
+        SentReminder.objects.filter(pk__in=without_address, run=run).update(sent_at=timezone.now())
+    # Each new claim delivered its notification; a taken-over one counts once mailed.
+    return len(new) + len([c for c in taken_over if c.pk not in refused])
+
+
+def _claim(by_key, run):
+    """Claims what nobody has claimed yet and takes over the unsent claims of dead runs,
+    in the caller's transaction. Returns (new claims, taken-over claims), rendered."""
+    now = timezone.now()
+    table = SentReminder._meta.db_table
+    prep = {f.name: f for f in SentReminder._meta.fields}
+    db_run = prep["run"].get_db_prep_value(run, connection)
+    db_now = prep["claimed_at"].get_db_prep_value(now, connection)
+    # Claims go in in key order: two workers inserting the same keys in different orders
+    # (the jobs' queries have no fixed order) would deadlock on the unique index. Someone
+    # without an address is done once notified.
+    keys = sorted(by_key)
+    rows, params = [], []
+    for recipient_id, subject, stage in keys:
+        rows.append("(%s, %s, %s, %s, %s, %s)")
+        params += [
+            recipient_id,
+            subject,
+            stage,
+            db_run,
+            db_now,
+            None if by_key[(recipient_id, subject, stage)].recipient.email else db_now,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (recipient_id, subject, stage, run, claimed_at, sent_at) "
+            f"VALUES {', '.join(rows)} "
+            "ON CONFLICT (recipient_id, subject, stage) DO NOTHING "
+            "RETURNING id, recipient_id, subject, stage",
+            params,
+        )
+        inserted = {(r, s, st): pk for pk, r, s, st in cursor.fetchall()}
+    new = [_Claimed(inserted[k], by_key[k]).render() for k in keys if k in inserted]
+    conflicts = [k for k in keys if k not in inserted]
+    taken = _take_over(conflicts, run, now) if conflicts else {}
+    taken_over = [_Claimed(taken[k], by_key[k]).render() for k in conflicts if k in taken]
+    return new, taken_over
+
+
+def _take_over(keys, run, now):
+    """{key: pk} of the claims among `keys` that are unsent and held by no live run, now
+    held by `run`. Rows another transaction is claiming right now are skipped (it has them)."""
+    table = SentReminder._meta.db_table
+    key_rows = ", ".join(["(%s, %s, %s)"] * len(keys))
+    key_params = [value for key in keys for value in key]
+    with connection.cursor() as cursor:
+        if _advisory_locks():
+            cursor.execute(
+                f"SELECT id, recipient_id, subject, stage, run FROM {table} "
+                f"WHERE sent_at IS NULL AND (recipient_id, subject, stage) IN ({key_rows}) "
+                "ORDER BY id FOR UPDATE SKIP LOCKED",
+                key_params,
             )
+            candidates = cursor.fetchall()
+            runs = sorted({str(r[4]) for r in candidates if r[4] is not None and r[4] != run})
+            dead = set()
+            if runs:
+                # A run's lock is free only once it has ended: trying it (for this
+                # transaction only) is the test. The rows stay locked by us meanwhile.
+                cursor.execute(
+                    "SELECT r FROM unnest(%s::text[]) AS r "
+                    "WHERE pg_try_advisory_xact_lock(%s, hashtext(r))",
+                    [runs, RUN_LOCK_NAMESPACE],
+                )
+                dead = {r for (r,) in cursor.fetchall()}
+            taken = {
+                (r, s, st): pk
+                for pk, r, s, st, holder in candidates
+                if holder is None or str(holder) in dead
+            }
+            if taken:
+                SentReminder.objects.filter(pk__in=taken.values()).update(run=run, claimed_at=now)
+            return taken
+        prep = {f.name: f for f in SentReminder._meta.fields}
+        cursor.execute(
+            f"UPDATE {table} SET run = %s, claimed_at = %s "
+            f"WHERE sent_at IS NULL AND (recipient_id, subject, stage) IN ({key_rows}) "
+            "AND (run IS NULL OR claimed_at < %s) "
+            "RETURNING id, recipient_id, subject, stage",
+            [
+                prep["run"].get_db_prep_value(run, connection),
+                prep["claimed_at"].get_db_prep_value(now, connection),
+                *key_params,
+                prep["claimed_at"].get_db_prep_value(now - STALE_CLAIM, connection),
+            ],
+        )
+        return {(r, s, st): pk for pk, r, s, st in cursor.fetchall()}
+
+
+def _stamp_sent(pk, run):
+    """The one statement per mail, kept to the bare UPDATE by primary key: it runs once per
+    recipient, so the ORM's cost of building it would count."""
+    fields = {f.name: f for f in SentReminder._meta.fields}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {connection.ops.quote_name(SentReminder._meta.db_table)} SET "sent_at" = %s '
+            'WHERE "id" = %s AND "run" = %s AND "sent_at" IS NULL',
+            [
+                fields["sent_at"].get_db_prep_value(timezone.now(), connection),
+                pk,
+                fields["run"].get_db_prep_value(run, connection),
+            ],
+        )
+        return cursor.rowcount
+
+
+def _mail_one_by_one(claims, run):
+    """Send each mail over one connection and stamp it sent the moment the server has
+    accepted it. If the server fails, the claims not yet sent are given back (the next run,
+    even a manual one a minute later, sends them) and the error is raised. Returns the pks
+    of the claims whose address the server refused (given back, the others still sent)."""
+    refused = set()
+    if not claims:
+        return refused
+    base_url = settings.PORTAL_BASE_URL.rstrip("/")
+    mailer = get_connection()
     try:
-        with transaction.atomic():
-            Notification.objects.bulk_create(notifications)
-            if mails:
-                # One connection for the whole batch. A failure here rolls the
-                # notifications back.
-                get_connection().send_messages(mails)
-            SentReminder.objects.filter(run=run).update(sent_at=timezone.now())
+        mailer.open()
+        for claim in claims:
+            mail = EmailMessage(
+                subject=claim.title,
+                body=f"{claim.body}\n\n{base_url}{claim.path}",
+                to=[claim.message.recipient.email],
+            )
+            try:
+                mailer.send_messages([mail])
+            except smtplib.SMTPRecipientsRefused:
+                # This address only: the others still go out; this one is tried again
+                # by the next run.
+                log.warning("mail server refused %s; left for the next run", mail.to[0])
+                SentReminder.objects.filter(pk=claim.pk, run=run).update(run=None)
+                refused.add(claim.pk)
+                continue
+            if not _stamp_sent(claim.pk, run):
+                raise RuntimeError(f"reminder claim {claim.pk} was taken from run {run}")
     except Exception:
-        # Give the claims back so that the next run, even a manual one a minute later,
-        # sends this batch (a stale claim would only be taken over after STALE_CLAIM).
-        SentReminder.objects.filter(run=run, sent_at__isnull=True).delete()
+        SentReminder.objects.filter(run=run, sent_at__isnull=True).update(run=None)
         raise
-    return len(claimed)
+    finally:
+        mailer.close()
+    return refused
 
 
 def enqueue(task, *args):

@@ -195,8 +195,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "max_retries": 0,
+    # A task whose worker vanished (SIGKILL, a lost container) without acknowledging it
+    # goes back to its queue after this many seconds, when a worker next looks (at start and
+    # every 100 s). Redis's default is an hour. It must exceed the longest task: a task still
+    # running after it is delivered a second time (harmless for the reminder jobs, whose
+    # ledger sends nothing twice, but not free). The portal queues no delayed (eta) tasks.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
 }
 CELERY_TASK_ACKS_LATE = True  # every task is idempotent: a task lost with its worker reruns
+# A worker reserves one task at a time: a killed worker holds back nothing else.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # One beat schedule for the whole portal (Japan time). Every job is idempotent, so a run

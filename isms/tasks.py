@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 
 from . import policy_actions
 from .models import Role, RoleAssignment
-from .notify import Message, send_once
+from .notify import REMINDER_TASK_OPTIONS, Message, send_once
 from .portal import summary_sections
 
 
@@ -15,7 +15,7 @@ def activate_due_revisions():
     return policy_actions.activate_due_revisions()
 
 
-@shared_task
+@shared_task(**REMINDER_TASK_OPTIONS)
 def weekly_summary(today=None):
     """Compliance per department for the CISO's office, once per ISO week."""
     today = today or timezone.localdate()

@@ -4,10 +4,13 @@ Every persona gets an e-mail address (the factory leaves it blank), so the mail 
 can be read from pytest-django's locmem outbox as well as from the Notification table."""
 
 from collections import defaultdict
+from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Value
 from django.db.models.functions import Concat
+from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
 from isms.models import Notification, User
@@ -69,3 +72,19 @@ def assert_rerun_sends_nothing(job, mailoutbox, *args, **kwargs):
     before = snapshot(mailoutbox)
     assert job(*args, **kwargs) == 0
     assert snapshot(mailoutbox) == before
+
+
+MAIL_STAMP = 'UPDATE "isms_sentreminder" SET "sent_at"'
+
+
+@contextmanager
+def queries_besides_mail_stamps(limit):
+    """Asserts that the block issues at most `limit` statements besides the one small
+    UPDATE per accepted mail that stamps it sent (isms.notify mails one by one so that a
+    killed worker repeats at most one). Yields a list that then holds those stamps."""
+    stamps = []
+    with CaptureQueriesContext(connection) as queries:
+        yield stamps
+    stamps += [q["sql"] for q in queries if q["sql"].startswith(MAIL_STAMP)]
+    others = len(queries) - len(stamps)
+    assert others <= limit, f"{others} statements besides {len(stamps)} mail stamps"

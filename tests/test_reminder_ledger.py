@@ -6,18 +6,19 @@ import smtplib
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from isms import notify
 from isms.models import Notification, SentReminder, User
-from isms.notify import STALE_CLAIM, Message, deadline_stage, is_escalation_due, send_once
+from isms.notify import Message, deadline_stage, is_escalation_due, send_once
 from training.tasks import remind_acknowledgements
 
 from .factories import password_hash
@@ -43,13 +44,6 @@ def render_training(user):
 
 def message(user, subject="test:1", stage="opened", render=render_training):
     return Message(user, subject, stage, f"test.{stage}", render)
-
-
-class BrokenBackend(BaseEmailBackend):
-    """A mail server that refuses everything."""
-
-    def send_messages(self, email_messages):
-        raise smtplib.SMTPServerDisconnected("connection refused")
 
 
 # --- one message, once ---------------------------------------------------------------------
@@ -180,108 +174,201 @@ def test_a_worker_seeing_messages_in_another_order_does_not_deadlock(org):
             connection.close()
 
     thread = threading.Thread(target=other_worker)
-    with transaction.atomic():
-        SentReminder.objects.create(
-            recipient=first, subject="test:1", stage="opened", run=uuid.uuid4()
-        )
-        thread.start()
-        assert connected.wait(10)
-        deadline = time.monotonic() + 10
-        with connection.cursor() as cursor:
-            while time.monotonic() < deadline:  # until the other worker waits for our row
-                cursor.execute(
-                    "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted",
-                    [outcome.get("pid")],
-                )
-                if cursor.fetchone()[0]:
-                    break
-                time.sleep(0.02)
-            else:
-                pytest.fail("the other worker never waited for the claim")
-        SentReminder.objects.create(
-            recipient=second, subject="test:1", stage="opened", run=uuid.uuid4()
-        )
-    thread.join(timeout=30)
+    # The first worker is alive throughout: its claims are never taken over.
+    with notify.live_run() as run:
+        with transaction.atomic():
+            SentReminder.objects.create(recipient=first, subject="test:1", stage="opened", run=run)
+            thread.start()
+            assert connected.wait(10)
+            deadline = time.monotonic() + 10
+            with connection.cursor() as cursor:
+                while time.monotonic() < deadline:  # until the other worker waits for our row
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted",
+                        [outcome.get("pid")],
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.02)
+                else:
+                    pytest.fail("the other worker never waited for the claim")
+            SentReminder.objects.create(recipient=second, subject="test:1", stage="opened", run=run)
+            thread.join(timeout=0.5)  # the other worker is still waiting
+            assert thread.is_alive()
+        thread.join(timeout=30)
     assert "error" not in outcome, outcome
-    assert outcome["sent"] == 0  # both were claimed by the first worker
+    assert outcome["sent"] == 0  # both were claimed by the first worker, still alive
 
 
 # --- a worker killed mid-run ---------------------------------------------------------------
 
 
-def claim_left_by_a_dead_run(user, subject, stage, age):
+def claim_left_by_a_dead_run(user, subject="test:1", stage="opened"):
+    """What a worker killed after claiming (and so notifying) and before mailing leaves:
+    its run id is nobody's now."""
     claim = SentReminder.objects.create(
         recipient=user, subject=subject, stage=stage, run=uuid.uuid4()
     )
-    SentReminder.objects.filter(pk=claim.pk).update(claimed_at=timezone.now() - age)
+    Notification.objects.create(recipient=user, kind=f"test.{stage}", title="情報セキュリティ研修")
     return claim
 
 
-@pytest.mark.parametrize(
-    ("age", "taken_over"),
-    [
-        (STALE_CLAIM + datetime.timedelta(minutes=1), True),
-        (STALE_CLAIM - datetime.timedelta(minutes=5), False),
-        (datetime.timedelta(seconds=0), False),
-    ],
-)
-def test_a_claim_left_unsent_is_taken_over_once_it_is_stale(people, mailoutbox, age, taken_over):
+@contextmanager
+def run_alive_elsewhere():
+    """The run of another worker, alive on its own database connection until the block
+    ends; then it is gone as if its worker had been killed."""
+    started, finish, held = threading.Event(), threading.Event(), {}
+
+    def other_worker():
+        try:
+            with notify.live_run() as run:
+                held["run"] = run
+                started.set()
+                finish.wait(30)
+        finally:
+            connection.close()
+            started.set()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    assert started.wait(10) and "run" in held
+    try:
+        yield held["run"]
+    finally:
+        finish.set()
+        thread.join(10)
+
+
+def test_the_next_run_takes_over_a_dead_runs_claim_at_once_and_sends_only_the_mail(
+    people, mailoutbox
+):
     staff, chief = people["staff"], people["chief"]
-    claim = claim_left_by_a_dead_run(staff, "test:1", "opened", age)
+    claim = claim_left_by_a_dead_run(staff)  # just now, not an hour ago
 
-    assert send_once([message(staff), message(chief)]) == (2 if taken_over else 1)
+    assert send_once([message(staff), message(chief)]) == 2
 
-    expected = {"chief_joho": ["情報セキュリティ研修"]}
-    if taken_over:
-        expected["staff_joho"] = ["情報セキュリティ研修"]
-    assert mail_by_username(mailoutbox) == expected
-    assert set(notes_by_username()) == set(expected)
+    assert mail_by_username(mailoutbox) == {
+        "staff_joho": ["情報セキュリティ研修"],
+        "chief_joho": ["情報セキュリティ研修"],
+    }
+    # The notification went out with the claim: it is not written a second time.
+    assert {name: len(notes) for name, notes in notes_by_username().items()} == {
+        "staff_joho": 1,
+        "chief_joho": 1,
+    }
     row = SentReminder.objects.get(recipient=staff, subject="test:1", stage="opened")
-    assert (row.sent_at is not None) == taken_over
-    assert (row.pk == claim.pk) != taken_over
+    assert row.pk == claim.pk and row.sent_at is not None and row.run != claim.run
     assert send_once([message(staff), message(chief)]) == 0
+    assert len(mailoutbox) == 2
+
+
+def test_a_claim_of_a_run_still_alive_is_left_to_it_until_that_run_dies(people, mailoutbox):
+    staff, chief = people["staff"], people["chief"]
+    with run_alive_elsewhere() as run:
+        SentReminder.objects.create(recipient=staff, subject="test:1", stage="opened", run=run)
+        # However long the other worker takes, this run does not send its message too.
+        assert send_once([message(staff), message(chief)]) == 1
+        assert mail_by_username(mailoutbox) == {"chief_joho": ["情報セキュリティ研修"]}
+        assert SentReminder.objects.get(recipient=staff).sent_at is None
+    # The other worker died without sending: the very next run sends it.
+    assert send_once([message(staff), message(chief)]) == 1
+    assert mail_by_username(mailoutbox) == {
+        "chief_joho": ["情報セキュリティ研修"],
+        "staff_joho": ["情報セキュリティ研修"],
+    }
 
 
 def test_a_sweep_takes_over_what_a_killed_worker_claimed(documents, people, standard, mailoutbox):
     campaign = standard.campaign
     subject = f"campaign:{campaign.pk}"
     today = campaign.deadline - datetime.timedelta(days=20)
-    # The worker died after claiming these two, before sending: one an hour ago, one just now
-    # (that one may still be on its way).
-    claim_left_by_a_dead_run(people["staff"], subject, "opened", STALE_CLAIM * 2)
-    claim_left_by_a_dead_run(people["staff_somuka"], subject, "opened", datetime.timedelta())
 
+    def acknowledgement_mail():
+        return {
+            name: [s for s in subjects if s == "【確認依頼】対策基準"]
+            for name, subjects in mail_by_username(mailoutbox).items()
+        }
+
+    with run_alive_elsewhere() as live:
+        # One worker died after claiming staff_joho's reminder; another, still running,
+        # has claimed staff_somuka's.
+        claim_left_by_a_dead_run(people["staff"], subject, "opened")
+        SentReminder.objects.create(
+            recipient=people["staff_somuka"], subject=subject, stage="opened", run=live
+        )
+        remind_acknowledgements(today=today)
+
+        assert acknowledgement_mail()["staff_joho"] == ["【確認依頼】対策基準"]
+        assert acknowledgement_mail().get("staff_somuka", []) == []
+        # Notified with the claim, not again.
+        assert notes_by_username(recipient=people["staff"], title="【確認依頼】対策基準") == {}
+        assert (
+            SentReminder.objects.get(recipient=people["staff_somuka"], subject=subject).sent_at
+            is None
+        )
     remind_acknowledgements(today=today)
+    assert acknowledgement_mail()["staff_somuka"] == ["【確認依頼】対策基準"]
+    assert acknowledgement_mail()["staff_joho"] == ["【確認依頼】対策基準"]
 
-    ack_mail = {
-        name: [s for s in subjects if s == "【確認依頼】対策基準"]
-        for name, subjects in mail_by_username(mailoutbox).items()
-    }
-    assert ack_mail["staff_joho"] == ["【確認依頼】対策基準"]
-    assert ack_mail.get("staff_somuka", []) == []
-    assert SentReminder.objects.get(
-        recipient=people["staff_somuka"], subject=subject, stage="opened"
-    ).sent_at is None
+
+def test_a_message_that_cannot_be_written_leaves_neither_claim_nor_notification(people):
+    def broken(user):
+        raise ValueError("the template is broken")
+
+    with pytest.raises(ValueError):
+        send_once([message(people["staff"]), message(people["chief"], render=broken)])
+    assert not SentReminder.objects.exists()
+    assert not Notification.objects.exists()
 
 
 # --- the mail server fails -----------------------------------------------------------------
 
 
-def test_a_mail_failure_sends_nothing_and_the_next_run_sends_everything(
+class BrokenBackend(BaseEmailBackend):
+    """A mail server that refuses everything."""
+
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPServerDisconnected("connection refused")
+
+
+class FailingAfterTwoBackend(locmem.EmailBackend):
+    """A mail server that accepts two messages and then goes away."""
+
+    accepted = 0
+
+    def send_messages(self, messages):
+        if FailingAfterTwoBackend.accepted >= 2:
+            raise smtplib.SMTPServerDisconnected("connection lost")
+        FailingAfterTwoBackend.accepted += len(messages)
+        return super().send_messages(messages)
+
+
+class RefusingChiefBackend(locmem.EmailBackend):
+    """A mail server that refuses one address (a mailbox that is full, say)."""
+
+    def send_messages(self, messages):
+        for m in messages:
+            if m.to[0].startswith("chief_joho@"):
+                raise smtplib.SMTPRecipientsRefused({m.to[0]: (552, b"mailbox full")})
+        return super().send_messages(messages)
+
+
+def test_after_a_mail_failure_the_notifications_stay_and_the_next_run_sends_the_mail(
     people, mailoutbox, settings
 ):
     staff, chief = people["staff"], people["chief"]
-    locmem = settings.EMAIL_BACKEND
+    locmem_backend = settings.EMAIL_BACKEND
     settings.EMAIL_BACKEND = "tests.test_reminder_ledger.BrokenBackend"
     with pytest.raises(smtplib.SMTPException):
         send_once([message(staff), message(chief)])
     assert mailoutbox == []
-    assert Notification.objects.count() == 0
-    # The claims are given back, so nothing counts as sent...
-    assert not SentReminder.objects.exists()
+    # The in-app side went out with the claims; the claims are given back unsent...
+    assert set(notes_by_username()) == {"staff_joho", "chief_joho"}
+    assert list(SentReminder.objects.values_list("run", "sent_at")) == [(None, None)] * 2
 
-    # ...and the very next run, a minute later with the mail server back, sends it all.
-    settings.EMAIL_BACKEND = locmem
+    # ...so the very next run, a minute later with the mail server back, sends the mail,
+    # and the notifications are not written twice.
+    settings.EMAIL_BACKEND = locmem_backend
     assert send_once([message(staff), message(chief)]) == 2
     assert mail_by_username(mailoutbox) == {
         "staff_joho": ["情報セキュリティ研修"],
@@ -290,6 +377,38 @@ def test_a_mail_failure_sends_nothing_and_the_next_run_sends_everything(
     assert Notification.objects.count() == 2
     assert send_once([message(staff), message(chief)]) == 0
     assert len(mail.outbox) == 2
+
+
+def test_each_mail_counts_as_sent_once_the_server_accepted_it_not_at_the_end_of_the_batch(
+    people, mailoutbox, settings
+):
+    four = [people[name] for name in ("staff", "staff_somuka", "chief", "head")]
+    FailingAfterTwoBackend.accepted = 0
+    settings.EMAIL_BACKEND = "tests.test_reminder_ledger.FailingAfterTwoBackend"
+    with pytest.raises(smtplib.SMTPException):
+        send_once([message(u) for u in four])
+    assert len(mailoutbox) == 2
+    assert SentReminder.objects.filter(sent_at__isnull=False).count() == 2
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert send_once([message(u) for u in four]) == 2
+    # Everyone has the mail once: the two that went out before the failure are not resent.
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(u.email for u in four)
+    assert Notification.objects.count() == 4
+
+
+def test_an_address_the_server_refuses_does_not_hold_back_the_others(people, mailoutbox, settings):
+    staff, chief, head = people["staff"], people["chief"], people["head"]
+    settings.EMAIL_BACKEND = "tests.test_reminder_ledger.RefusingChiefBackend"
+    assert send_once([message(staff), message(chief), message(head)]) == 3
+    assert sorted(mail_by_username(mailoutbox)) == ["head_somu", "staff_joho"]
+    assert set(notes_by_username()) == {"staff_joho", "chief_joho", "head_somu"}
+
+    # The next run tries that address again, and only that one.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert send_once([message(staff), message(chief), message(head)]) == 1
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([staff.email, chief.email, head.email])
+    assert Notification.objects.count() == 3
 
 
 # --- batches --------------------------------------------------------------------------------
@@ -309,7 +428,7 @@ def crowd(org):
     return list(User.objects.filter(username__startswith="crowd-").order_by("pk"))
 
 
-def test_queries_and_connections_grow_with_batches_not_with_people(crowd, monkeypatch):
+def test_queries_grow_with_batches_and_one_small_update_per_mail(crowd, monkeypatch):
     connections = []
     real_get_connection = notify.get_connection
 
@@ -323,18 +442,33 @@ def test_queries_and_connections_grow_with_batches_not_with_people(crowd, monkey
         connections.clear()
         with CaptureQueriesContext(connection) as queries:
             assert send_once([message(u, subject) for u in people], batch_size) == len(people)
-        return len(queries), len(connections)
+        stamps = [q for q in queries if q["sql"].startswith("UPDATE")]
+        return len(queries) - len(stamps), len(stamps), len(connections)
 
     one_small_batch = cost(crowd[:10], 10, "batch:1")
     one_large_batch = cost(crowd[:90], 90, "batch:2")
     two_batches = cost(crowd[:60], 30, "batch:3")
     three_batches = cost(crowd[:90], 30, "batch:4")
 
-    assert one_large_batch == one_small_batch
-    assert one_small_batch[1] == 1 and two_batches[1] == 2 and three_batches[1] == 3
+    # Claims and notifications: a fixed number of statements per batch, whatever its size.
+    assert one_large_batch[0] == one_small_batch[0]
     per_batch = two_batches[0] - one_small_batch[0]
-    assert 0 < per_batch <= 8
+    assert 0 < per_batch <= 4
     assert three_batches[0] - two_batches[0] == per_batch
+    # Each mail: one UPDATE, the moment the server accepted it.
+    assert [c[1] for c in (one_small_batch, one_large_batch, two_batches, three_batches)] == [
+        10,
+        90,
+        60,
+        90,
+    ]
+    # One mail connection per batch.
+    assert [c[2] for c in (one_small_batch, one_large_batch, two_batches, three_batches)] == [
+        1,
+        1,
+        2,
+        3,
+    ]
 
 
 # --- stages and escalation -------------------------------------------------------------------
@@ -342,8 +476,15 @@ def test_queries_and_connections_grow_with_batches_not_with_people(crowd, monkey
 
 @pytest.mark.parametrize(
     ("days_before_deadline", "stage"),
-    [(30, "opened"), (8, "opened"), (7, "due_soon"), (1, "due_soon"), (0, "due_soon"),
-     (-1, "overdue"), (-30, "overdue")],
+    [
+        (30, "opened"),
+        (8, "opened"),
+        (7, "due_soon"),
+        (1, "due_soon"),
+        (0, "due_soon"),
+        (-1, "overdue"),
+        (-30, "overdue"),
+    ],
 )
 def test_the_stage_depends_on_the_days_left(days_before_deadline, stage):
     deadline = datetime.date(2025, 12, 1)
@@ -358,8 +499,9 @@ def test_the_due_soon_window_follows_the_setting(settings):
     assert deadline_stage(deadline, deadline - datetime.timedelta(days=15)) == "opened"
 
 
-@pytest.mark.parametrize(("days_late", "due"), [(-1, False), (0, False), (6, False), (7, True),
-                                                (30, True)])
+@pytest.mark.parametrize(
+    ("days_late", "due"), [(-1, False), (0, False), (6, False), (7, True), (30, True)]
+)
 def test_escalation_starts_escalation_after_days_past_the_deadline(days_late, due):
     deadline = datetime.date(2025, 12, 1)
     assert is_escalation_due(deadline, deadline + datetime.timedelta(days=days_late)) is due

@@ -31,7 +31,8 @@ def worker_database_url():
 class Worker:
     """`celery worker --pool=solo` on a private queue, its log collected line by line."""
 
-    def __init__(self, queue, mail_dir):
+    def __init__(self, queue, mail_dir, env=None):
+        """`env` adds to or overrides the worker's environment, e.g. an smtp:// EMAIL_URL."""
         self.queue = queue
         self.mail_dir = mail_dir
         env = {
@@ -41,6 +42,7 @@ class Worker:
             # Three slashes, as the README documents: an absolute directory.
             "EMAIL_URL": f"filemail://{mail_dir}",
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         self.lines = []
         self.process = subprocess.Popen(
@@ -93,6 +95,13 @@ class Worker:
                 break
             time.sleep(0.2)
         pytest.fail(f"the worker did not run {task} within {timeout} s:\n{self.output}")
+
+    def kill(self):
+        """SIGKILL, as the OOM killer or a lost container would: no shutdown, no goodbye to
+        the broker; what it was running stays unacknowledged."""
+        self.process.kill()
+        self.process.wait()
+        self.reader.join(timeout=5)
 
     def stop(self):
         self.process.terminate()

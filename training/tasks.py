@@ -14,6 +14,7 @@ from isms.eras import to_era
 from isms.models import RevisionStatus, SentReminder, User
 from isms.notify import (
     RECIPIENT_FIELDS,
+    REMINDER_TASK_OPTIONS,
     Message,
     deadline_stage,
     department_heads,
@@ -39,7 +40,9 @@ def _not_yet_sent(people, subject, stage, done=None):
     sweep with nothing to send among 50,000 staff (bench/reminder_sweep.py). EXCEPT is
     hashed or sorted whatever the estimates."""
     excluded = [
-        SentReminder.objects.filter(subject=subject, stage=stage)
+        # Only what went out: an unsent claim may be a killed worker's, for send_once to
+        # take over.
+        SentReminder.objects.filter(subject=subject, stage=stage, sent_at__isnull=False)
         .order_by()
         .values_list("recipient_id", flat=True)
     ]
@@ -119,7 +122,7 @@ def _escalations(subject_prefix, pending, title, deadline, path, today):
             yield Message(head, subject, "escalation", "escalation", render)
 
 
-@shared_task
+@shared_task(**REMINDER_TASK_OPTIONS)
 def remind_acknowledgements(today=None):
     """Open campaigns: remind at opening, before the deadline and when overdue; some days
     after the deadline, a digest to each department head of who is still missing."""
@@ -144,7 +147,7 @@ def remind_acknowledgements(today=None):
     return sent
 
 
-@shared_task
+@shared_task(**REMINDER_TASK_OPTIONS)
 def notify_campaign_opened(campaign_id):
     """Queued at publication; the daily sweep sends the same stage if this never ran."""
     campaign = AcknowledgementCampaign.objects.select_related("revision__document").get(
@@ -184,7 +187,7 @@ def _course_messages(course, today):
             yield Message(user, subject, stage, f"course.{stage}", render)
 
 
-@shared_task
+@shared_task(**REMINDER_TASK_OPTIONS)
 def remind_training(today=None):
     today = today or timezone.localdate()
     sent = 0
@@ -215,7 +218,7 @@ def remind_training(today=None):
     return sent
 
 
-@shared_task
+@shared_task(**REMINDER_TASK_OPTIONS)
 def notify_course_published(course_id):
     return send_once(_course_messages(Course.objects.get(pk=course_id), timezone.localdate()))
 

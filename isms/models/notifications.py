@@ -41,17 +41,22 @@ class SentReminder(models.Model):
     """One row per (recipient, subject, stage): the proof that this reminder went out, and
     the claim that stops a second run or a second worker from sending it again.
 
-    A run inserts its claims with its own run id (conflicts are ignored), sends only what it
-    claimed, and stamps sent_at. A claim whose run died before sent_at is taken over by the
-    next run once it is older than the stale limit."""
+    A run inserts its claims with its own run id (conflicts are ignored) in the transaction
+    that writes their in-app notifications, mails what it claimed one by one and stamps
+    sent_at as each mail is accepted. A claim without sent_at whose run is no longer alive
+    (isms.notify: its advisory lock is free), or that was given back (run is empty) after a
+    mail failure, is taken over by the next run, which sends only the mail."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     subject = models.CharField(_("subject"), max_length=80)  # e.g. "campaign:12"
     stage = models.CharField(_("stage"), max_length=40)  # e.g. "overdue"
-    run = models.UUIDField()
+    # The run that holds the claim; empty once given back.
+    run = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(auto_now_add=True)
+    # When the mail was accepted by the mail server (or, for someone without an address,
+    # when the notification was written): from then on the reminder is done.
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -63,10 +68,7 @@ class SentReminder(models.Model):
             ),
         ]
         indexes = [
-            # Serves the take-over of claims left by a worker that died.
-            models.Index(
-                fields=["claimed_at"], condition=Q(sent_at__isnull=True), name="reminder_unsent_idx"
-            ),
+            # Serves giving back a run's unsent claims when the mail server fails.
             models.Index(fields=["run"], name="reminder_run_idx"),
         ]
 
