@@ -16,9 +16,10 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --no-input -v0 \
 RUN useradd --system --home /app isms && mkdir -p /app/var && chown isms /app/var
 USER isms
 EXPOSE 8000
-# --timeout 120: imports run in the Celery worker, so the longest work a request still
-# does inline is an export of the whole register (an xlsx of 120,000 assets takes tens of
-# seconds on a loaded 2-core host; bench/asset_import.py); 30 s, gunicorn's default, was
-# too tight for that, and far longer would leave a hung worker blocking its slot.
-CMD ["gunicorn", "isms.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "120", \
+# --timeout 300: imports run in the Celery worker; the longest work a request still does
+# inline is an export of the whole register, and a sync worker is killed when one request
+# outlasts the timeout. bench/asset_import.py on a loaded 2-core host: the CSV of 120,000
+# assets took 88 s and the xlsx (openpyxl, CPU-bound) about 150-200 s, past 120 s. A hung
+# worker is still reaped after five minutes.
+CMD ["gunicorn", "isms.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "300", \
      "--graceful-timeout", "30", "--access-logfile", "-"]

@@ -180,14 +180,17 @@ def _refuse_if_busy(kind, digest, scope):
 
 def _give_up_abandoned(kind_code):
     """A job whose worker died (no progress for ABANDONED_AFTER) no longer blocks its unit or
-    its file: it failed, and nothing of it was written (writing is one transaction)."""
+    its file: it failed, and nothing of it was written (writing is one transaction). A job
+    that is writing holds its row locked (write_once) and is alive whatever its heartbeat:
+    it is skipped, not waited for."""
     stale = timezone.now() - ABANDONED_AFTER
-    for job in ImportJob.objects.filter(
-        kind=kind_code, status__in=ACTIVE_STATUSES, heartbeat_at__lt=stale
-    ):
-        with translation.override(job.language or settings.LANGUAGE_CODE):
-            message = _("The import stopped before it finished; nothing was imported.")
-        _finish_failed(job.pk, [RowError(0, "", message)])
+    with transaction.atomic():
+        for job in ImportJob.objects.select_for_update(skip_locked=True).filter(
+            kind=kind_code, status__in=ACTIVE_STATUSES, heartbeat_at__lt=stale
+        ):
+            with translation.override(job.language or settings.LANGUAGE_CODE):
+                message = _("The import stopped before it finished; nothing was imported.")
+            _finish_failed(job.pk, [RowError(0, "", message)])
 
 
 def _enqueue(job_id):
@@ -212,6 +215,7 @@ class Progress:
 
     def __init__(self, job):
         self.job_id = job.pk
+        self.written_key = _written_key(job)
 
     def checked(self, count, *, final=False):
         if final or count % PROGRESS_STEP == 0:
@@ -223,20 +227,21 @@ class Progress:
         # Rows are written in one transaction that holds the job row, so the count the page
         # shows meanwhile goes through the cache; the committed job carries the final count.
         try:
-            cache.set(_written_key(self.job_id), count, timeout=3600)
+            cache.set(self.written_key, count, timeout=3600)
         except Exception:  # noqa: BLE001 - progress is a nicety; the import goes on
             log.warning("could not record the progress of import job %s", self.job_id)
 
 
-def _written_key(job_id):
-    return f"isms:import-job:{job_id}:written"
+def _written_key(job):
+    # With the file's hash: job ids of two databases sharing one Redis do not collide.
+    return f"isms:import-job:{job.pk}:{job.sha256[:16]}:written"
 
 
 def rows_written_so_far(job):
     if job.status != ImportStatus.RUNNING:
         return job.rows_written
     try:
-        return cache.get(_written_key(job.pk)) or 0
+        return cache.get(_written_key(job)) or 0
     except Exception:  # noqa: BLE001 - progress is a nicety
         return 0
 

@@ -25,6 +25,7 @@ from isms.models import ImportJob, ImportStatus
 
 from .pages import is_login_redirect, ja, page
 from .test_asset_import_export import csv_file, csv_text, good_row, page_errors
+from .test_broker_down import redis_down  # noqa: F401 - fixture
 
 IMPORT_PAGE = "/assets/import/"
 IMPORT_API = "/api/assets/import/"
@@ -305,6 +306,48 @@ def test_a_job_abandoned_by_its_worker_no_longer_blocks_its_unit(as_role, ready)
     assert imports.run(abandoned.pk) == "finished already"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_job_that_is_writing_is_not_given_up_however_old_its_heartbeat(
+    catalogue, people, settings, tmp_path, as_role
+):
+    """Writing holds the job's row; the next upload skips it at once rather than waiting
+    for the write or failing a job that is about to succeed."""
+    import threading
+
+    from django.db import connections
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    upload(as_role("chief"), csv_file([good_row(1)]))
+    stale = timezone.now() - imports.ABANDONED_AFTER - timezone.timedelta(minutes=1)
+    ImportJob.objects.update(status=ImportStatus.RUNNING, heartbeat_at=stale)
+    writing, done = threading.Event(), threading.Event()
+
+    def write():
+        try:
+            with transaction.atomic():
+                ImportJob.objects.select_for_update().get()
+                writing.set()
+                done.wait(30)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert writing.wait(10)
+        started = time.monotonic()
+        response = upload(as_role("chief"), csv_file([good_row(2)]))
+        assert time.monotonic() - started < 5
+        assert field_errors(response) == [
+            ja("An import for %(unit)s is still running; wait until it has finished.")
+            % {"unit": "情報政策課"}
+        ]
+    finally:
+        done.set()
+        writer.join()
+    assert the_job().status == ImportStatus.RUNNING
+
+
 # --- row problems -----------------------------------------------------------------------
 
 
@@ -377,7 +420,22 @@ def test_a_file_in_another_encoding_is_named_as_an_encoding_problem(as_role, rea
     ]
 
 
-# --- on a real worker -------------------------------------------------------------------
+# --- Redis down, and on a real worker --------------------------------------------------
+
+
+def test_with_the_broker_down_the_upload_still_imports_in_the_request(
+    as_role, ready, caplog, request
+):
+    attempts = request.getfixturevalue("redis_down")
+    response = upload(as_role("chief"), csv_file([good_row(1), good_row(2)]), run=True)
+    assert response.status_code == 302
+    job = the_job()
+    assert (job.status, job.rows_written) == (ImportStatus.SUCCEEDED, 2)
+    assert Asset.objects.count() == 2
+    assert attempts, "the broker was tried first"
+    assert f"could not queue import job {job.pk}" in caplog.text
+    response = as_role("chief").get(f"/imports/{job.pk}/")
+    assert job_page_status(response) == "succeeded"
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs the real Redis (bin/test sets it)")
