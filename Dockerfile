@@ -16,4 +16,10 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --no-input -v0 \
 RUN useradd --system --home /app isms && mkdir -p /app/var && chown isms /app/var
 USER isms
 EXPOSE 8000
-CMD ["gunicorn", "isms.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# --timeout 300: imports run in the Celery worker; the longest work a request still does
+# inline is an export of the whole register, and a sync worker is killed when one request
+# outlasts the timeout. bench/asset_import.py on a loaded 2-core host: the CSV of 120,000
+# assets took 88 s and the xlsx (openpyxl, CPU-bound) about 150-200 s, past 120 s. A hung
+# worker is still reaped after five minutes.
+CMD ["gunicorn", "isms.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "300", \
+     "--graceful-timeout", "30", "--access-logfile", "-"]

@@ -7,6 +7,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from isms.api.imports import ImportJobSerializer
+from isms.imports import ImportRefused
 from isms.models import Department
 
 from . import services, transfer
@@ -168,8 +170,16 @@ class AssetViewSet(
             )
         },
         responses={
-            201: inline_serializer("AssetImportResult", {"created": serializers.IntegerField()})
+            202: ImportJobSerializer,
+            400: inline_serializer("AssetImportFileError", {"file": serializers.ListField()}),
+            409: inline_serializer("AssetImportRefused", {"detail": serializers.CharField()}),
         },
+        description=(
+            "Accepts the file and answers at once with its import job (202, Location: the "
+            "job); GET /api/imports/<id>/ follows it until it has succeeded or failed with "
+            "every problem. 409 when the same file is already imported or being imported, "
+            "or an import of the caller's unit is still running."
+        ),
     )
     @action(
         detail=False,
@@ -190,13 +200,12 @@ class AssetViewSet(
         if not form.is_valid():
             raise ValidationError(form.errors)
         try:
-            created = transfer.import_assets(uploaded, by=request.user, request=request)
-        except transfer.ImportRejected as rejected:
-            return Response(
-                {"errors": [e.as_dict() for e in rejected.errors]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return Response({"created": created}, status=status.HTTP_201_CREATED)
+            job = transfer.start_import(uploaded, by=request.user, request=request)
+        except ImportRefused as refused:
+            return Response({"detail": refused.message}, status=status.HTTP_409_CONFLICT)
+        job.refresh_from_db()  # inline (no Redis) the job has already run
+        data = ImportJobSerializer(job).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
     @extend_schema(
         parameters=[OpenApiParameter("output", str, enum=["csv", "xlsx"])],

@@ -21,3 +21,18 @@ class AssetsConfig(AppConfig):
         from . import tasks
 
         register_summary_section(tasks.summary_asset_reviews)
+
+        from isms.imports import ImportKind, register_import_kind
+
+        from . import transfer
+
+        register_import_kind(
+            ImportKind(
+                code=transfer.IMPORT_KIND,
+                label=_("Import assets"),
+                run=transfer.run_import_job,
+                permission="manage_assets",
+                done_url="asset-list",
+                start_url="asset-import",
+            )
+        )

@@ -2,23 +2,29 @@
 
 An import is all or nothing: every row is checked first, each problem is reported with its
 row, its column and what is wrong, and nothing is written unless every row passes. The
-export writes the same columns, so an exported file can be edited and imported again.
+page and the API hand the file to an import job (`start_import`, isms.imports); the job
+checks and writes it with `run_import_job`. The export writes the same columns, so an
+exported file can be edited and imported again; every cell goes through the core's
+formula defusing (isms.exports).
 """
 
+import codecs
 import csv
 import datetime
+import hashlib
 import io
-import tempfile
-from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl import load_workbook
 
-from isms import audit
-from isms.exports import csv_lines
+from isms import audit, imports
+from isms.exports import csv_lines, undefuse
+from isms.exports import xlsx_file as write_xlsx
+from isms.imports import ImportRejected, RowError
 
 from .access import assignable_sections
 from .models import (
@@ -54,27 +60,15 @@ REQUIRED = {"name", "kind", "section", "confidentiality", "integrity", "availabi
 TRUE_WORDS = {"1", "true", "yes", "y", "はい", "有", "あり", "○"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "いいえ", "無", "なし", "×"}
 
+IMPORT_KIND = "assets"
 
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def as_dict(self):
-        return {"row": self.row, "column": self.column, "message": self.message}
+__all__ = ["COLUMNS", "ImportRejected", "RowError", "csv_rows", "import_assets", "xlsx_file"]
 
 
-class ImportRejected(Exception):
-    def __init__(self, errors):
-        super().__init__(f"{len(errors)} problems")
-        self.errors = errors
-
-
-def read_rows(uploaded):
+def read_rows(uploaded, name=None):
     """Rows of a CSV (UTF-8, with or without BOM, or Shift_JIS as Excel writes it) or an
     xlsx file, as (spreadsheet row number, {column: text})."""
-    name = (uploaded.name or "").lower()
+    name = (name or uploaded.name or "").lower()
     data = uploaded.read()
     if name.endswith(".xlsx"):
         try:
@@ -87,16 +81,7 @@ def read_rows(uploaded):
         rows = ([_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True))
         rows = _reported_if_unreadable(rows, _("The file is not a readable Excel workbook."))
     else:
-        for encoding in ("utf-8-sig", "cp932"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ImportRejected(
-                [RowError(0, "", _("The file is neither UTF-8 nor Shift_JIS text."))]
-            )
+        text = _decoded(data)
         rows = _reported_if_unreadable(
             csv.reader(io.StringIO(text)), _("This row cannot be read as CSV.")
         )
@@ -116,11 +101,45 @@ def read_rows(uploaded):
         yield (
             number,
             {
-                h: _undefused((values[i] or "").strip()) if i < len(values) else ""
+                h: undefuse((values[i] or "").strip()) if i < len(values) else ""
                 for i, h in enumerate(header)
                 if h
             },
         )
+
+
+# Byte order marks of the encodings a spreadsheet program may save that are not accepted;
+# UTF-32 first, as its little-endian mark begins with UTF-16's.
+OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _decoded(data):
+    """The text of a CSV in UTF-8 (with or without BOM) or Shift_JIS (cp932, as Excel on
+    Japanese Windows saves it); any other encoding is named as such. UTF-16 without a BOM
+    decodes as UTF-8 full of NUL bytes, so a head of text that is a quarter NUL is UTF-16
+    (a NUL in a cell of a real UTF-8 file stays a problem of that cell)."""
+    encoding = next((name for bom, name in OTHER_BOMS if data.startswith(bom)), None)
+    head = data[:4096]
+    if encoding is None and head and head.count(0) * 4 >= len(head):
+        encoding = "UTF-16"
+    if encoding is None:
+        for candidate in ("utf-8-sig", "cp932"):
+            try:
+                return data.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+    message = (
+        _("The file is encoded in %(encoding)s. Save it as CSV in UTF-8 or Shift_JIS.")
+        % {"encoding": encoding}
+        if encoding
+        else _("The file is neither UTF-8 nor Shift_JIS text.")
+    )
+    raise ImportRejected([RowError(0, "", message)])
 
 
 def _reported_if_unreadable(rows, message):
@@ -151,6 +170,10 @@ def _cell_text(value):
     return str(value)
 
 
+# A date before this is a typing error, not a review (the city has no older register).
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+
+
 class RowValidator:
     """Looks everything up once, so checking 100,000 rows costs a few queries."""
 
@@ -163,6 +186,9 @@ class RowValidator:
         self.sections = {d.code: d for d in Department.objects.all()}
         self.allowed_sections = set(assignable_sections(user).values_list("pk", flat=True))
         self.users = {}  # custodians by user name, each looked up once
+        today = timezone.localdate()
+        self.earliest_date = EARLIEST_DATE
+        self.latest_date = today.replace(year=today.year + settings.IMPORT_DATE_HORIZON_YEARS)
 
     def validate(self, number, row):
         errors, fields = [], {}
@@ -234,6 +260,16 @@ class RowValidator:
                 fields["last_reviewed_on"] = parse_date(reviewed)
             except ValueError:
                 error("last_reviewed_on", _("Write the date as YYYY-MM-DD."))
+            else:
+                if not self.earliest_date <= fields["last_reviewed_on"] <= self.latest_date:
+                    error(
+                        "last_reviewed_on",
+                        _("Write a date between %(earliest)s and %(latest)s.")
+                        % {
+                            "earliest": self.earliest_date.isoformat(),
+                            "latest": self.latest_date.isoformat(),
+                        },
+                    )
         custodian = row.get("custodian", "")
         fields["custodian"] = None
         if custodian:
@@ -248,42 +284,135 @@ class RowValidator:
         return fields, errors
 
 
-def import_assets(uploaded, *, by, request=None):
-    """Create every asset of the file, or none. Returns the number created; raises
-    ImportRejected with every problem found."""
+def checked_rows(uploaded, *, by, name=None, progress=None):
+    """The fields of every row, or ImportRejected with every problem of the file: the
+    rows' own problems, and a row that repeats an earlier one (it would create the same
+    asset twice)."""
     validator = RowValidator(by)
-    valid, errors = [], []
-    for number, row in read_rows(uploaded):
+    valid, errors, seen = [], [], {}
+    count = 0
+    for number, row in read_rows(uploaded, name):
         fields, row_errors = validator.validate(number, row)
+        key = hashlib.sha256(repr(sorted(row.items())).encode()).digest()
+        if key in seen:
+            row_errors.append(
+                RowError(number, "", _("This row repeats row %(row)s.") % {"row": seen[key]})
+            )
+        else:
+            seen[key] = number
         errors += row_errors
         if not row_errors:
             valid.append(fields)
+        count += 1
+        if progress is not None:
+            progress.checked(count)
+    if progress is not None:
+        progress.checked(count, final=True)
     if errors:
         raise ImportRejected(errors)
     if not valid:
         raise ImportRejected([RowError(2, "", _("The file has no rows."))])
-    with transaction.atomic():
-        assets = [Asset(confidentiality_rank=f["confidentiality"].rank, **f) for f in valid]
-        Asset.objects.bulk_create(assets, batch_size=2000)
+    return valid
+
+
+WRITE_BATCH = 2000
+
+
+def _write(valid, *, by, file_name, request=None, job=None, progress=None):
+    """Insert the assets and their history in batches; the caller holds the transaction."""
+    _lock_sections({f["section"].pk for f in valid})
+    written = 0
+    for start in range(0, len(valid), WRITE_BATCH):
+        batch = [
+            Asset(confidentiality_rank=f["confidentiality"].rank, **f)
+            for f in valid[start : start + WRITE_BATCH]
+        ]
+        Asset.objects.bulk_create(batch)
         AssetChange.objects.bulk_create(
-            (
-                AssetChange(
-                    asset=asset,
-                    kind=ChangeKind.IMPORTED,
-                    changed_by=by,
-                    changes={"file": [None, uploaded.name]},
-                )
-                for asset in assets
-            ),
-            batch_size=2000,
+            AssetChange(
+                asset=asset,
+                kind=ChangeKind.IMPORTED,
+                changed_by=by,
+                changes={"file": [None, file_name]},
+            )
+            for asset in batch
         )
-        audit.record(
-            "asset.imported",
-            actor=by,
-            request=request,
-            data={"file": uploaded.name, "rows": len(assets)},
-        )
-    return len(assets)
+        written += len(batch)
+        if progress is not None:
+            progress.written(written)
+    data = {"file": file_name, "rows": written}
+    if job is not None:
+        data["job"] = job.pk
+    audit.record("asset.imported", actor=by, request=request, data=data)
+    return written
+
+
+def _lock_sections(section_ids):
+    """Imports into the same sections write one after the other (a head's and a chief's
+    job have different scopes but may hold rows of the same section). Locks are taken in
+    one order, so two imports cannot wait for each other."""
+    if connection.vendor == "postgresql" and section_ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, s) FROM (SELECT unnest(%s::int[]) AS s "
+                "ORDER BY s) AS sections",
+                [ADVISORY_LOCK_SPACE, sorted(section_ids)],
+            )
+
+
+# The first key of the two-key advisory locks this module takes (any constant of its own).
+ADVISORY_LOCK_SPACE = 7001
+
+
+def import_assets(uploaded, *, by, request=None):
+    """Create every asset of the file, or none, in this process. Returns the number
+    created; raises ImportRejected with every problem found. The page and the API use
+    start_import() instead, which does the same in a job."""
+    valid = checked_rows(uploaded, by=by)
+    with transaction.atomic():
+        return _write(valid, by=by, file_name=uploaded.name, request=request)
+
+
+def import_scope(user):
+    """The unit an importer's jobs are counted against (one running job per unit): the
+    highest unit whose assets they manage, i.e. the department of a head, the section of
+    a chief."""
+    from guardian.shortcuts import get_objects_for_user
+
+    from isms.models import Department
+
+    granted = list(
+        get_objects_for_user(
+            user,
+            "isms.manage_assets",
+            klass=Department,
+            accept_global_perms=False,
+            with_superuser=False,
+        ).order_by("sort_order", "code")
+    )
+    ids = {d.pk for d in granted}
+    return next((d for d in granted if d.parent_id not in ids), None)
+
+
+def start_import(uploaded, *, by, request=None):
+    """Queue the import of an uploaded file as a job (see isms.imports); returns the job.
+    Raises ImportRefused when the same file is already imported or the unit is busy."""
+    return imports.start_import(
+        IMPORT_KIND, uploaded, by=by, scope=import_scope(by), request=request
+    )
+
+
+def run_import_job(job, progress):
+    """The import job's work: check every row of the stored file, then write them all in
+    one transaction together with the job's success."""
+    with job.file.open("rb") as handle:
+        valid = checked_rows(handle, by=job.created_by, name=job.original_name, progress=progress)
+    return imports.write_once(
+        job,
+        lambda: _write(
+            valid, by=job.created_by, file_name=job.original_name, job=job, progress=progress
+        ),
+    )
 
 
 def parse_date(text):
@@ -294,29 +423,7 @@ def parse_date(text):
     return datetime.date.fromisoformat(text)
 
 
-# A cell starting with one of these runs as a formula when the CSV is opened in Excel.
-FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def _defused(value):
-    """Text as a spreadsheet must show it, never run it: a leading quote, which Excel hides
-    and the importer removes again."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _undefused(value):
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
-        return value[1:]
-    return value
-
-
 def _row(asset):
-    return [_defused(value) for value in _raw_row(asset)]
-
-
-def _raw_row(asset):
     return [
         asset.name,
         asset.kind,
@@ -351,18 +458,7 @@ def csv_rows(assets):
 
 
 def xlsx_file(assets):
-    """An xlsx file on disk written in openpyxl's write-only mode (rows are not kept in
-    memory); the caller streams it and the file disappears when closed."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("assets")
-    sheet.append(COLUMNS)
-    if assets is not None:
-        for asset in _export_queryset(assets).iterator(chunk_size=2000):
-            # Control characters a CSV import or a form let through cannot go in a sheet.
-            sheet.append(
-                [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in _row(asset)]
-            )
-    handle = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
+    """An xlsx file on disk written row by row (see isms.exports.xlsx_file); the caller
+    streams it and the file disappears when closed."""
+    rows = () if assets is None else map(_row, _export_queryset(assets).iterator(chunk_size=2000))
+    return write_xlsx("assets", COLUMNS, rows)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
+from isms.imports import ImportRefused, visible_jobs
 
 from . import reviews, services, transfer
 from .access import can_edit, can_manage_any, visible_assets
@@ -201,28 +202,18 @@ def relation_remove(request, pk, relation_pk):
 
 @allowed_if(can_manage_any)
 def asset_import(request):
+    """Upload a file: the answer is at once the page of its import job, which shows the
+    progress and then the result (the job checks and writes the file)."""
     form = ImportForm(request.POST or None, request.FILES or None)
-    errors = None
     if request.method == "POST" and form.is_valid():
         try:
-            count = transfer.import_assets(
-                form.cleaned_data["file"], by=request.user, request=request
-            )
-        except transfer.ImportRejected as rejected:
-            errors = rejected.errors
-            messages.error(request, _("Nothing was imported: fix the rows below and try again."))
+            job = transfer.start_import(form.cleaned_data["file"], by=request.user, request=request)
+        except ImportRefused as refused:
+            form.add_error("file", refused.message)
         else:
-            messages.success(request, _("%(count)s assets imported.") % {"count": count})
-            return redirect("asset-list")
-    return render(
-        request,
-        "assets/asset_import.html",
-        {
-            "form": form,
-            "errors": errors[:500] if errors else None,
-            "error_count": len(errors) if errors else 0,
-        },
-    )
+            return redirect("import-job", pk=job.pk)
+    jobs = visible_jobs(request.user).filter(kind=transfer.IMPORT_KIND).select_related("scope")
+    return render(request, "assets/asset_import.html", {"form": form, "jobs": jobs[:10]})
 
 
 @login_required

@@ -1,17 +1,15 @@
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
 
 from isms.decorators import allowed_if
+from isms.exports import XLSX_CONTENT_TYPE, csv_lines, xlsx_file
 from isms.roles import can_manage_policy
 
 from . import access, reports, services
@@ -394,22 +392,19 @@ def cycle_report(request, pk):
     cycle = _visible_cycle(request, pk)
     report = reports.build(cycle, request.user)
     output = request.GET.get("output")
-    if output == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="cycle-{cycle.pk}.csv"'
-        response.write("\ufeff")
-        csv.writer(response).writerows(reports.table(report))
-        return response
-    if output == "xlsx":
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("report")
-        for row in reports.table(report):
-            sheet.append(row)
-        response = HttpResponse(
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    if output in ("csv", "xlsx"):
+        header, *rows = reports.table(report)
+        if output == "xlsx":
+            return FileResponse(
+                xlsx_file("report", header, rows),
+                as_attachment=True,
+                filename=f"cycle-{cycle.pk}.xlsx",
+                content_type=XLSX_CONTENT_TYPE,
+            )
+        response = StreamingHttpResponse(
+            csv_lines(header, rows), content_type="text/csv; charset=utf-8"
         )
-        response["Content-Disposition"] = f'attachment; filename="cycle-{cycle.pk}.xlsx"'
-        workbook.save(response)
+        response["Content-Disposition"] = f'attachment; filename="cycle-{cycle.pk}.csv"'
         return response
     return render(request, "audits/cycle_report.html", {"report": report, "cycle": cycle})
 

@@ -1,9 +1,40 @@
-"""CSV as the city's staff open it: streamed line by line, with a byte order mark so that
-Excel on Japanese Windows reads UTF-8."""
+"""CSV and Excel as the city's staff open them, written the one way every export of the
+portal uses: streamed line by line with a byte order mark (Excel on Japanese Windows then
+reads UTF-8), and with formula-like text defused.
+
+A cell whose text starts with `=`, `+`, `-`, `@`, a tab or a carriage return runs as a
+formula when a spreadsheet opens the file (CSV injection): a display name written as
+`=HYPERLINK(...)` would become a live link. In CSV such text gets a leading apostrophe,
+which Excel hides and the portal's importers remove again (`undefuse`); in xlsx it is
+written as a string cell, never as a formula.
+"""
 
 import csv
+import tempfile
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 BOM = "\ufeff"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# What a spreadsheet takes for the start of a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value):
+    """Text as a spreadsheet must show it, never run it; other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def undefuse(text):
+    """An exported cell read back by an importer: the apostrophe defuse() added goes."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 class _Echo:
@@ -14,8 +45,35 @@ class _Echo:
 
 
 def csv_lines(header, rows):
-    """The BOM and header, then one CSV line per row; holds one row at a time."""
+    """The BOM and header, then one CSV line per row, every cell defused; holds one row at
+    a time, for a StreamingHttpResponse."""
     writer = csv.writer(_Echo())
-    yield BOM + writer.writerow(header)
+    yield BOM + writer.writerow([defuse(value) for value in header])
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([defuse(value) for value in row])
+
+
+def xlsx_file(title, header, rows):
+    """An xlsx file on disk written in openpyxl's write-only mode (rows are not kept in
+    memory), positioned at its start for a FileResponse; it disappears when closed."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    sheet.append([_xlsx_cell(sheet, value) for value in header])
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
+    handle = tempfile.TemporaryFile(suffix=".xlsx")
+    workbook.save(handle)
+    handle.seek(0)
+    return handle
+
+
+def _xlsx_cell(sheet, value):
+    if not isinstance(value, str):
+        return value
+    # Control characters that a CSV import or a form let through cannot go in a sheet.
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if not value.startswith(FORMULA_STARTS):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # openpyxl would store text starting with "=" as a formula
+    return cell

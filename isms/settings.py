@@ -363,6 +363,8 @@ ASSET_REVIEW_DEADLINE = tuple(
 )
 # Largest import file accepted (bytes); 100,000 rows of CSV fit well within it.
 ASSET_IMPORT_MAX_BYTES = env.int("ASSET_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+# An imported date more than this many years after today is a typing error (9999-12-31).
+IMPORT_DATE_HORIZON_YEARS = env.int("IMPORT_DATE_HORIZON_YEARS", default=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Largest evidence file for audits (bytes).
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)

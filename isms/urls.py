@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from .views import home, manage, notifications, policy
+from .views import home, imports, manage, notifications, policy
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -26,6 +26,7 @@ urlpatterns = [
         name="manage-revision-action",
     ),
     path("audit-trail/", home.audit_trail, name="audit-trail"),
+    path("imports/<int:pk>/", imports.import_job, name="import-job"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.mark_all_read, name="notifications-read"),
     path("training/", include("training.course_urls")),

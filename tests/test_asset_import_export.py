@@ -2,8 +2,10 @@
 
 An import is all or nothing: each problem is reported with its spreadsheet row (the header
 is row 1), its column and what is wrong, and nothing is written unless every row passes.
-An export holds only what the person may see, honours the register's filters, and can be
-edited and imported again.
+The page and the API hand the file to an import job and answer at once with it; here the
+job runs inline when the request commits, as without Redis (tests/test_import_jobs.py
+runs it on a real worker). An export holds only what the person may see, honours the
+register's filters, and can be edited and imported again.
 """
 
 import csv
@@ -15,16 +17,18 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.http import FileResponse, StreamingHttpResponse
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from assets import transfer
 from assets.access import visible_assets
 from assets.models import Asset, AssetChange, AssetStatus, ChangeKind
+from isms.celery import app as celery_app
 from isms.models import AuditEvent
 
-from .pages import is_login_redirect, ja, messages, page
+from .pages import is_login_redirect, ja, page
 
 COLUMNS = transfer.COLUMNS
 IMPORT_PAGE = "/assets/import/"
@@ -92,7 +96,62 @@ def three_rows_with_bad_second(**bad):
     return [good_row(1), good_row(2, **bad), good_row(3)]
 
 
+# --- importing, with the job run inline ------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def jobs_run_inline(monkeypatch, settings, tmp_path):
+    """As without Redis (bin/demo): the import job runs in the process once the upload is
+    committed. Uploaded files go to a temporary MEDIA_ROOT."""
+    monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def import_page(client, data):
+    """Post to the import page; when it answers with its job, run the job (as the commit
+    of the request does) and open the job's page."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(IMPORT_PAGE, data)
+    if response.status_code == 302 and response["Location"].startswith("/imports/"):
+        return client.get(response["Location"])
+    return response
+
+
+def import_api(client, data):
+    """Post to the import API; when it answers with its job (202), run the job and GET it."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(IMPORT_API, data, format="multipart")
+    if response.status_code == 202:
+        assert response["Location"] == response.json()["url"]
+        return client.get(response["Location"])
+    return response
+
+
 # --- reading the answers ----------------------------------------------------------------
+
+
+def ja_plural(singular, plural, count):
+    with translation.override("ja"):
+        return translation.ngettext(singular, plural, count) % {"counter": count}
+
+
+def job_status(response):
+    assert response.status_code == 200, response.content[:2000]
+    return page(response).find(testid="import-job").attrs["data-status"]
+
+
+def page_result(response):
+    assert response.status_code == 200, response.content[:2000]
+    return page(response).find(testid="import-result").text.strip()
+
+
+def imported_count(response):
+    """The number of rows the job (read through the API) wrote; it must have succeeded."""
+    assert response.status_code == 200, response.content[:2000]
+    job = response.json()
+    assert job["status"] == "succeeded", job["errors"]
+    assert job["rows_checked"] == job["rows_written"]
+    return job["rows_written"]
 
 
 def page_errors(response):
@@ -103,8 +162,12 @@ def page_errors(response):
 
 
 def api_errors(response):
-    assert response.status_code == 400, response.content
-    return [(e["row"], e["column"], e["message"]) for e in response.json()["errors"]]
+    assert response.status_code == 200, response.content
+    job = response.json()
+    assert job["status"] == "failed"
+    assert job["rows_written"] == 0
+    assert job["error_count"] == len(job["errors"])
+    return [(e["row"], e["column"], e["message"]) for e in job["errors"]]
 
 
 def nothing_written():
@@ -172,10 +235,11 @@ def test_a_good_csv_creates_every_row_each_with_an_imported_history_entry_and_on
         good_row(2, name="市ホームページ", tier="internet", confidentiality="1"),
         good_row(3, name="旧システム", status="retired", my_number="1", tier="mynumber"),
     ]
-    response = as_role("chief").post(IMPORT_PAGE, {"file": csv_file(rows)}, follow=True)
+    response = import_page(as_role("chief"), {"file": csv_file(rows)})
 
-    assert response.redirect_chain[-1][0] == "/assets/"
-    assert ("success", ja("%(count)s assets imported.") % {"count": 3}) in messages(response)
+    assert page_result(response) == ja_plural(
+        "%(counter)s row imported.", "%(counter)s rows imported.", 3
+    )
     assets = {a.name: a for a in Asset.objects.all()}
     assert set(assets) == {"庁内グループウェア", "市ホームページ", "旧システム"}
 
@@ -207,13 +271,10 @@ def test_a_good_csv_creates_every_row_each_with_an_imported_history_entry_and_on
 
 
 def test_the_api_imports_a_good_file_and_answers_with_the_number_created(api_as, ready):
-    response = api_as("head").post(
-        IMPORT_API,
-        {"file": csv_file([good_row(1), good_row(2, section="somuka")])},
-        format="multipart",
+    response = import_api(
+        api_as("head"), {"file": csv_file([good_row(1), good_row(2, section="somuka")])}
     )
-    assert response.status_code == 201, response.content
-    assert response.json() == {"created": 2}
+    assert imported_count(response) == 2
     assert sorted(Asset.objects.values_list("section__code", flat=True)) == ["joho", "somuka"]
     assert AssetChange.objects.filter(kind=ChangeKind.IMPORTED).count() == 2
     assert AuditEvent.objects.filter(action="asset.imported", actor=ready["head"]).count() == 1
@@ -223,7 +284,7 @@ def test_blank_lines_are_skipped_but_still_count_in_the_row_numbers(as_role, rea
     good, bad = csv_text([good_row(1), good_row(2, tier="dmz")]).splitlines()[1:]
     text = "\r\n".join([",".join(COLUMNS), good, "", bad, ""])
     upload = SimpleUploadedFile("assets.csv", text.encode(), content_type="text/csv")
-    response = as_role("chief").post(IMPORT_PAGE, {"file": upload})
+    response = import_page(as_role("chief"), {"file": upload})
     # Header 1, good row 2, blank line 3: the bad row is row 4.
     assert [(row, column) for row, column, _ in page_errors(response)] == [("4", "tier")]
     assert nothing_written()
@@ -294,7 +355,7 @@ def test_a_file_with_one_bad_row_writes_nothing_and_the_page_names_row_column_an
 ):
     bad, header, (row, column, msgid, params) = BAD_ROWS[case]
     upload = csv_file(three_rows_with_bad_second(**bad), header)
-    response = as_role("chief").post(IMPORT_PAGE, {"file": upload})
+    response = import_page(as_role("chief"), {"file": upload})
 
     assert response.status_code == 200
     assert nothing_written()
@@ -303,17 +364,14 @@ def test_a_file_with_one_bad_row_writes_nothing_and_the_page_names_row_column_an
     assert errors[0][2].strip(), "the problem is described"
     # Japanese is the default language of the page.
     assert page(response).find("html").attrs["lang"] == "ja"
-    assert (
-        "error",
-        ja("Nothing was imported: fix the rows below and try again."),
-    ) in messages(response)
+    assert page_result(response) == ja("Nothing was imported: fix the rows below and try again.")
 
 
 @pytest.mark.parametrize("case", list(BAD_ROWS))
 def test_the_api_rejects_a_file_with_one_bad_row_and_writes_nothing(api_as, ready, case):
     bad, header, (row, column, msgid, params) = BAD_ROWS[case]
     upload = csv_file(three_rows_with_bad_second(**bad), header)
-    response = api_as("chief").post(IMPORT_API, {"file": upload}, format="multipart")
+    response = import_api(api_as("chief"), {"file": upload})
 
     errors = api_errors(response)
     assert [(r, c) for r, c, _ in errors] == [(row, column)]
@@ -328,7 +386,7 @@ def test_every_problem_of_the_file_is_reported_not_only_the_first(as_role, ready
         good_row(2),
         good_row(3, personal_data="maybe", custodian="nobody"),
     ]
-    response = as_role("chief").post(IMPORT_PAGE, {"file": csv_file(rows)})
+    response = import_page(as_role("chief"), {"file": csv_file(rows)})
     assert {(row, column) for row, column, _ in page_errors(response)} == {
         ("2", "tier"),
         ("4", "personal_data"),
@@ -350,7 +408,7 @@ def test_with_the_english_language_cookie_the_problems_are_in_english(
 ):
     client = as_role("chief")
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    response = client.post(IMPORT_PAGE, {"file": csv_file(three_rows_with_bad_second(**bad))})
+    response = import_page(client, {"file": csv_file(three_rows_with_bad_second(**bad))})
     assert page(response).find("html").attrs["lang"] == "en"
     assert page_errors(response) == [("3", column, message)]
     assert nothing_written()
@@ -370,9 +428,9 @@ def test_a_shift_jis_csv_as_excel_writes_it_imports(as_role, ready):
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
     upload = SimpleUploadedFile("資産台帳.csv", data, content_type="text/csv")
-    response = as_role("chief").post(IMPORT_PAGE, {"file": upload})
+    response = import_page(as_role("chief"), {"file": upload})
 
-    assert response.status_code == 302, page_errors(response)
+    assert job_status(response) == "succeeded", page_errors(response)
     imported = {a.name: a for a in Asset.objects.all()}
     assert set(imported) == {"①住民票データ（髙橋）", "市報原稿"}
     assert imported["①住民票データ（髙橋）"].has_personal_data
@@ -383,8 +441,8 @@ def test_a_shift_jis_csv_as_excel_writes_it_imports(as_role, ready):
 def test_a_utf8_csv_with_a_bom_imports(api_as, ready):
     data = ("\ufeff" + csv_text([good_row(1, name="グループウェア")])).encode("utf-8")
     upload = SimpleUploadedFile("assets.csv", data, content_type="text/csv")
-    response = api_as("chief").post(IMPORT_API, {"file": upload}, format="multipart")
-    assert response.status_code == 201, response.content
+    response = import_api(api_as("chief"), {"file": upload})
+    assert imported_count(response) == 1
     assert list(Asset.objects.values_list("name", flat=True)) == ["グループウェア"]
 
 
@@ -408,9 +466,9 @@ def test_an_xlsx_workbook_made_with_openpyxl_imports_with_numbers_booleans_and_d
         ),
         good_row(2, name="市ホームページ", confidentiality=1, tier="internet"),
     ]
-    response = as_role("chief").post(IMPORT_PAGE, {"file": xlsx_file(rows)})
+    response = import_page(as_role("chief"), {"file": xlsx_file(rows)})
 
-    assert response.status_code == 302, page_errors(response)
+    assert job_status(response) == "succeeded", page_errors(response)
     imported = {a.name: a for a in Asset.objects.select_related("confidentiality", "tier")}
     assert set(imported) == {"庁内ネットワーク構成図", "市ホームページ"}
     diagram = imported["庁内ネットワーク構成図"]
@@ -427,14 +485,14 @@ def test_an_xlsx_workbook_made_with_openpyxl_imports_with_numbers_booleans_and_d
 
 def test_an_xlsx_workbook_with_a_bad_row_names_its_spreadsheet_row(api_as, ready):
     rows = [good_row(1), good_row(2), good_row(3, integrity=7)]
-    response = api_as("chief").post(IMPORT_API, {"file": xlsx_file(rows)}, format="multipart")
+    response = import_api(api_as("chief"), {"file": xlsx_file(rows)})
     assert [(r, c) for r, c, _ in api_errors(response)] == [(4, "integrity")]
     assert nothing_written()
 
 
 def test_a_file_named_xlsx_that_is_not_a_workbook_is_a_clear_error(as_role, ready):
     upload = SimpleUploadedFile("assets.xlsx", csv_text([good_row(1)]).encode())
-    response = as_role("chief").post(IMPORT_PAGE, {"file": upload})
+    response = import_page(as_role("chief"), {"file": upload})
     assert response.status_code == 200
     [(_row, _column, message)] = page_errors(response)
     assert message == ja("The file is not a readable Excel workbook.")
@@ -444,7 +502,7 @@ def test_a_file_named_xlsx_that_is_not_a_workbook_is_a_clear_error(as_role, read
 def test_the_untouched_template_is_a_file_with_no_rows(as_role, ready):
     response = as_role("chief").get("/assets/template.csv")
     upload = SimpleUploadedFile("assets-template.csv", body(response), content_type="text/csv")
-    response = as_role("chief").post(IMPORT_PAGE, {"file": upload})
+    response = import_page(as_role("chief"), {"file": upload})
     assert page_errors(response) == [("2", "", ja("The file has no rows."))]
     assert nothing_written()
 
@@ -465,9 +523,8 @@ def test_a_ten_thousand_row_csv_imports_with_a_bounded_number_of_queries(api_as,
     client = api_as("chief")
     upload = csv_file(many_rows())
     with CaptureQueriesContext(connection) as queries:
-        response = client.post(IMPORT_API, {"file": upload}, format="multipart")
-    assert response.status_code == 201, response.content[:2000]
-    assert response.json() == {"created": MANY}
+        response = import_api(client, {"file": upload})
+    assert imported_count(response) == MANY
     assert Asset.objects.filter(section__code="joho").count() == MANY
     assert Asset.objects.filter(custodian=ready["staff"]).count() == MANY // 2
     assert AssetChange.objects.filter(kind=ChangeKind.IMPORTED).count() == MANY
@@ -477,9 +534,7 @@ def test_a_ten_thousand_row_csv_imports_with_a_bounded_number_of_queries(api_as,
 
 
 def test_a_failure_in_the_last_of_ten_thousand_rows_leaves_zero_assets(api_as, ready):
-    response = api_as("chief").post(
-        IMPORT_API, {"file": csv_file(many_rows(bad_last=True))}, format="multipart"
-    )
+    response = import_api(api_as("chief"), {"file": csv_file(many_rows(bad_last=True))})
     assert [(r, c) for r, c, _ in api_errors(response)] == [(MANY + 1, "tier")]
     assert nothing_written()
 
@@ -509,8 +564,8 @@ def test_people_who_manage_no_section_get_403_on_the_import_page_and_api(
 ):
     client = as_role(role)
     assert client.get(IMPORT_PAGE).status_code == 403
-    assert client.post(IMPORT_PAGE, {"file": csv_file([good_row(1)])}).status_code == 403
-    response = api_as(role).post(IMPORT_API, {"file": csv_file([good_row(1)])}, format="multipart")
+    assert import_page(client, {"file": csv_file([good_row(1)])}).status_code == 403
+    response = import_api(api_as(role), {"file": csv_file([good_row(1)])})
     assert response.status_code == 403
     assert nothing_written()
 
@@ -524,9 +579,7 @@ def test_chiefs_and_heads_get_the_import_page(as_role, ready, role):
 
 def test_anonymous_visitors_are_sent_to_log_in_and_the_api_refuses_them(as_role, api_as, ready):
     assert is_login_redirect(as_role("anonymous").get(IMPORT_PAGE), IMPORT_PAGE)
-    response = api_as("anonymous").post(
-        IMPORT_API, {"file": csv_file([good_row(1)])}, format="multipart"
-    )
+    response = import_api(api_as("anonymous"), {"file": csv_file([good_row(1)])})
     assert response.status_code in (401, 403)
     assert nothing_written()
 
@@ -538,13 +591,11 @@ def field_errors(response):
 @pytest.mark.parametrize("name", ["assets.txt", "assets.xls", "assets.csv.exe", "assets"])
 def test_an_upload_that_is_neither_csv_nor_xlsx_is_a_clear_error(as_role, api_as, ready, name):
     content = csv_text([good_row(1)]).encode()
-    response = as_role("chief").post(IMPORT_PAGE, {"file": SimpleUploadedFile(name, content)})
+    response = import_page(as_role("chief"), {"file": SimpleUploadedFile(name, content)})
     assert response.status_code == 200
     assert field_errors(response) == [ja("Upload a .csv or .xlsx file.")]
 
-    response = api_as("chief").post(
-        IMPORT_API, {"file": SimpleUploadedFile(name, content)}, format="multipart"
-    )
+    response = import_api(api_as("chief"), {"file": SimpleUploadedFile(name, content)})
     assert response.status_code == 400
     assert response.json()["file"] == [ja("Upload a .csv or .xlsx file.")]
     assert nothing_written()
@@ -554,19 +605,19 @@ def test_an_upload_that_is_neither_csv_nor_xlsx_is_a_clear_error(as_role, api_as
 def test_an_oversized_file_is_a_clear_error(as_role, api_as, ready):
     upload = csv_file([good_row(n) for n in range(1, 30)])
     assert upload.size > 1000
-    response = as_role("chief").post(IMPORT_PAGE, {"file": upload})
+    response = import_page(as_role("chief"), {"file": upload})
     assert response.status_code == 200
     assert field_errors(response) == [ja("The file is too large.")]
 
     upload = csv_file([good_row(n) for n in range(1, 30)])
-    response = api_as("chief").post(IMPORT_API, {"file": upload}, format="multipart")
+    response = import_api(api_as("chief"), {"file": upload})
     assert response.status_code == 400
     assert response.json()["file"] == [ja("The file is too large.")]
     assert nothing_written()
 
 
 def test_the_api_asks_for_the_file_when_none_is_sent(api_as, ready):
-    response = api_as("chief").post(IMPORT_API, {}, format="multipart")
+    response = import_api(api_as("chief"), {})
     assert response.status_code == 400
     assert "file" in response.json()
 
@@ -803,8 +854,8 @@ def test_an_exported_file_imports_again_after_moving_it_to_a_section_the_importe
     # ...and the chief of 情報政策課 imports the file into their own section.
     rewritten = (rewrite_section_csv if output == "csv" else rewrite_section_xlsx)(data, "joho")
     upload = SimpleUploadedFile(f"assets.{output}", rewritten)
-    response = as_role("chief").post(IMPORT_PAGE, {"file": upload})
-    assert response.status_code == 302, page_errors(response)
+    response = import_page(as_role("chief"), {"file": upload})
+    assert job_status(response) == "succeeded", page_errors(response)
 
     copies = Asset.objects.exclude(pk__in=existing)
     assert copies.count() == len(originals)
@@ -828,8 +879,8 @@ def damaged_workbook():
 
 
 def test_a_damaged_workbook_is_a_clear_error_not_a_server_error(as_role, api_as, ready):
-    response = as_role("chief").post(
-        IMPORT_PAGE, {"file": SimpleUploadedFile("assets.xlsx", damaged_workbook())}
+    response = import_page(
+        as_role("chief"), {"file": SimpleUploadedFile("assets.xlsx", damaged_workbook())}
     )
     assert response.status_code == 200
     [(_row, _column, message)] = page_errors(response)
@@ -839,7 +890,7 @@ def test_a_damaged_workbook_is_a_clear_error_not_a_server_error(as_role, api_as,
 
 def test_a_csv_cell_beyond_the_csv_field_limit_is_a_clear_error_not_a_server_error(as_role, ready):
     rows = [good_row(1), good_row(2, description="長" * 200_000)]
-    response = as_role("chief").post(IMPORT_PAGE, {"file": csv_file(rows)})
+    response = import_page(as_role("chief"), {"file": csv_file(rows)})
     assert response.status_code == 200
     errors = page_errors(response)
     assert [row for row, _column, _message in errors] == ["3"]
@@ -849,10 +900,10 @@ def test_a_csv_cell_beyond_the_csv_field_limit_is_a_clear_error_not_a_server_err
 
 def test_a_nul_character_in_a_cell_is_a_clear_error_not_a_server_error(as_role, api_as, ready):
     rows = [good_row(1), good_row(2, name="壊れた\x00名前")]
-    response = as_role("chief").post(IMPORT_PAGE, {"file": csv_file(rows)})
+    response = import_page(as_role("chief"), {"file": csv_file(rows)})
     assert response.status_code == 200
     assert page_errors(response) == [("3", "name", ja("The text contains a NUL character."))]
-    response = api_as("chief").post(IMPORT_API, {"file": csv_file(rows)}, format="multipart")
+    response = import_api(api_as("chief"), {"file": csv_file(rows)})
     assert [(r, c) for r, c, _ in api_errors(response)] == [(3, "name")]
     assert nothing_written()
 

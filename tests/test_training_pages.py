@@ -630,7 +630,7 @@ def completion_cells(response, org):
 
 
 def csv_rows(response):
-    content = response.content.decode("utf-8")
+    content = body(response).decode("utf-8")
     assert content.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(content.removeprefix("\ufeff"))))
     header = rows[0]
@@ -638,7 +638,7 @@ def csv_rows(response):
 
 
 def xlsx_rows(response):
-    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
+    sheet = load_workbook(io.BytesIO(body(response)), read_only=True).active
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     header = rows[0]
     return [dict(zip(header, row, strict=True)) for row in rows[1:]]

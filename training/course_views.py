@@ -1,18 +1,16 @@
 """Taking courses, certificates, and completion for heads and the CISO's office."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
 
 from isms.decorators import allowed_if
+from isms.exports import XLSX_CONTENT_TYPE, csv_lines, xlsx_file
 from isms.roles import CITYWIDE_OVERSIGHT_ROLES, departments_overseen, oversees_any_department
 
 from . import courses
@@ -185,21 +183,14 @@ def _completion_export(course, viewer, output):
 
     name = f"training-{course.pk}"
     if output == "xlsx":
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("completion")
-        sheet.append(header)
-        for row in rows():
-            sheet.append(row)
-        response = HttpResponse(
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return FileResponse(
+            xlsx_file("completion", header, rows()),
+            as_attachment=True,
+            filename=f"{name}.xlsx",
+            content_type=XLSX_CONTENT_TYPE,
         )
-        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-        workbook.save(response)
-        return response
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_lines(header, rows()), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows())
     return response

@@ -5,11 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from . import views
+from .imports import ImportJobViewSet
 
 router = DefaultRouter()
 router.register("departments", views.DepartmentViewSet, basename="api-department")
 router.register("policies", views.PolicyDocumentViewSet, basename="api-policy")
 router.register("revisions", views.RevisionViewSet, basename="api-revision")
+router.register("imports", ImportJobViewSet, basename="api-import-job")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),

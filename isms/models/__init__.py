@@ -1,4 +1,5 @@
 from .audit import AuditEvent
+from .imports import ImportJob, ImportStatus
 from .notifications import Notification, SentReminder
 from .organisation import (
     DEPARTMENTAL_ROLES,
@@ -15,6 +16,8 @@ from .policy import Audience, DocumentKind, PolicyDocument, PolicyRevision, Revi
 __all__ = [
     "DEPARTMENTAL_ROLES",
     "GLOBAL_ROLES",
+    "ImportJob",
+    "ImportStatus",
     "Notification",
     "SentReminder",
     "Audience",
