@@ -293,7 +293,8 @@ class Asset(models.Model):
             dbguards.Trigger(
                 name="classification_needs_history",
                 when=pgtrigger.Before,
-                operation=pgtrigger.Insert | pgtrigger.UpdateOf(
+                operation=pgtrigger.Insert
+                | pgtrigger.UpdateOf(
                     "confidentiality_id", "integrity_id", "availability_id", "confidentiality_rank"
                 ),
                 func=CLASSIFICATION_NEEDS_HISTORY,
@@ -302,17 +303,6 @@ class Asset(models.Model):
 
     def __str__(self):
         return self.name
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._saved_classification = instance._classification()
-        return instance
-
-    def _classification(self):
-        return tuple(
-            self.__dict__.get(f"{axis}_id") for axis in ("confidentiality", "integrity", "availability")
-        )
 
     def save(self, *args, **kwargs):
         saved = getattr(self, "_saved_classification", None)
@@ -325,6 +315,16 @@ class Asset(models.Model):
         super().save(*args, **kwargs)
         self._saved_classification = self._classification()
         self.history_entry = None
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_classification = instance._classification()
+        return instance
+
+    def _classification(self):
+        axes = ("confidentiality", "integrity", "availability")
+        return tuple(self.__dict__.get(f"{axis}_id") for axis in axes)
 
     def handling_rules(self):
         """The rules that apply, one per topic: the strictest among the asset's levels."""

@@ -72,7 +72,9 @@ def seal_pending_events():
         with transaction.atomic():
             _lock_the_chain()
             head = chain_head()
-            pending = list(AuditEvent.objects.filter(hash__isnull=True).order_by("id")[:SEAL_BATCH_SIZE])
+            pending = list(
+                AuditEvent.objects.filter(hash__isnull=True).order_by("id")[:SEAL_BATCH_SIZE]
+            )
             if not pending:
                 return sealed
             position = head.chain_position if head else 0

@@ -169,9 +169,8 @@ def drop_hand_written(original, table, function):
 
     def forwards(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(
-                f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();"
-            )
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {function} ON {table}")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
 
     return migrations.RunPython(forwards, original.code)
 

@@ -62,10 +62,13 @@ class AuditEvent(models.Model):
     chain_position = models.PositiveBigIntegerField(
         _("position in the chain"), null=True, blank=True, unique=True, editable=False
     )
-    previous_hash = models.CharField(
+    # NULL, not "", means "not sealed yet": the trigger lets NULL become a value once.
+    previous_hash = models.CharField(  # noqa: DJ001
         _("hash of the previous event"), max_length=64, null=True, blank=True, editable=False
     )
-    hash = models.CharField(_("hash"), max_length=64, null=True, blank=True, editable=False)
+    hash = models.CharField(  # noqa: DJ001
+        _("hash"), max_length=64, null=True, blank=True, editable=False
+    )
 
     objects = AuditEventQuerySet.as_manager()
 
