@@ -71,10 +71,6 @@ class Trigger(_Unbypassable, pgtrigger.Trigger):
     """A free-form trigger that no session setting switches off."""
 
 
-class Protect(_Unbypassable, pgtrigger.Protect):
-    """pgtrigger.Protect that no session setting switches off."""
-
-
 class Sql(pgtrigger.Condition):
     """A condition written as SQL around other conditions:
     ``Sql("{a} AND NOT {b}", a=pgtrigger.Q(...), b=ChangesOnly(...))``."""
@@ -113,12 +109,23 @@ class ChangesOnly(pgtrigger.Condition):
         return " AND ".join(clauses)
 
 
-def refuse_delete(name="refuse_delete"):
-    return Protect(name=name, operation=pgtrigger.Delete)
+def refuse(operation, *, name, condition=None, reason="is append-only"):
+    """pgtrigger.Protect, with a message that says which record and why."""
+    return Trigger(
+        name=name,
+        when=pgtrigger.Before,
+        operation=operation,
+        condition=condition,
+        func=f"RAISE EXCEPTION '% {reason}: % refused', TG_TABLE_NAME, TG_OP;",
+    )
 
 
-def refuse_update(name="refuse_update", condition=None):
-    return Protect(name=name, operation=pgtrigger.Update, condition=condition)
+def refuse_delete(name="refuse_delete", **kwargs):
+    return refuse(pgtrigger.Delete, name=name, **kwargs)
+
+
+def refuse_update(name="refuse_update", **kwargs):
+    return refuse(pgtrigger.Update, name=name, **kwargs)
 
 
 def refuse_truncate():

@@ -7,7 +7,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from isms import dbguards
-from isms.models import PolicyRevision
+from isms.models import PolicyRevision, RevisionStatus
 from isms.models.policy import ImmutableRecordError
 
 
@@ -113,7 +113,10 @@ class Acknowledgement(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ImmutableRecordError("Acknowledgements cannot be changed.")
-        if self.content_sha256 != self.revision.content_sha256 or not self.revision.is_frozen:
+        revision = self.revision
+        if revision.status != RevisionStatus.PUBLISHED or self.content_sha256 != (
+            revision.content_sha256
+        ):
             raise ImmutableRecordError(
                 "An acknowledgement carries the SHA-256 of the published revision it confirms."
             )

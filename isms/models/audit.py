@@ -88,6 +88,7 @@ class AuditEvent(models.Model):
             dbguards.time_from_database_clock("created_at", cleared=dbguards.AUDIT_SEAL_COLUMNS),
             dbguards.refuse_update(
                 name="sealing_only",
+                reason="is append-only (only its seal is written, once)",
                 condition=dbguards.Sql(
                     "NOT {sealing}",
                     sealing=dbguards.ChangesOnly(set_once=dbguards.AUDIT_SEAL_COLUMNS),

@@ -228,6 +228,7 @@ class PolicyRevision(models.Model):
             # superseded_at set once; not even the time of the last edit.
             dbguards.refuse_update(
                 name="frozen_when_published",
+                reason="holds a published revision, which only becomes superseded, once",
                 condition=dbguards.Sql(
                     "{frozen} AND NOT ({superseding} AND {only_that})",
                     frozen=pgtrigger.Q(old__status__in=["published", "superseded"]),
@@ -235,9 +236,9 @@ class PolicyRevision(models.Model):
                     only_that=dbguards.ChangesOnly(set_once=["superseded_at"], free=["status"]),
                 ),
             ),
-            dbguards.Protect(
+            dbguards.refuse_delete(
                 name="published_kept",
-                operation=pgtrigger.Delete,
+                reason="holds a published revision, which is kept for ever",
                 condition=pgtrigger.Q(old__status__in=["published", "superseded"]),
             ),
             dbguards.refuse_truncate(),
