@@ -13,7 +13,7 @@ RUN pip install --no-cache-dir .
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --no-input -v0 \
     && SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv -v0
-RUN useradd --system --home /app isms && mkdir -p /app/var && chown isms /app/var
+RUN useradd --system --home /app isms && mkdir -p /app/var/media && chown -R isms /app/var
 USER isms
 EXPOSE 8000
 # --timeout 300: imports run in the Celery worker; the longest work a request still does

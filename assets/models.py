@@ -5,11 +5,14 @@ move from the classic scheme (機密性3/2/1) to the 2024 one (3A/3B/3C/2/1) or 
 variant without a code change.
 """
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from isms import dbguards
 from isms.models import Department
 from isms.models.policy import ImmutableRecordError
 
@@ -142,6 +145,66 @@ class AssetStatus(models.TextChoices):
     RETIRED = "retired", _("Retired")
 
 
+# The columns that make an asset's classification. They change only through
+# assets.services.update_asset(), which writes the history entry first.
+CLASSIFICATION_COLUMNS = {
+    "confidentiality",
+    "confidentiality_id",
+    "integrity",
+    "integrity_id",
+    "availability",
+    "availability_id",
+    "confidentiality_rank",
+}
+
+# Why a trigger that looks for the history entry, rather than a flag that only the service
+# sets (e.g. SET LOCAL isms.reclassifying): any session of the portal's role can set a
+# flag, so a flag stops only accidents. The trigger instead refuses the new classification
+# unless this transaction has written a "classified" history entry for this asset that names
+# the new level, so whatever path changes a classification, its history says so, by whom
+# and why. (The history's time is the transaction's start, from the database clock: that is
+# how "this transaction" is recognised, savepoints included.)
+CLASSIFICATION_NEEDS_HISTORY = """
+    IF NEW.confidentiality_rank IS DISTINCT FROM (
+        SELECT rank FROM assets_classificationlevel WHERE id = NEW.confidentiality_id
+    ) THEN
+        RAISE EXCEPTION 'asset %: confidentiality_rank must be the rank of its level', NEW.id;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        RETURN NEW;
+    END IF;
+    IF (NEW.confidentiality_id IS DISTINCT FROM OLD.confidentiality_id
+            AND NOT EXISTS (SELECT 1 FROM assets_assetchange h
+                JOIN assets_classificationlevel l ON l.id = NEW.confidentiality_id
+                WHERE h.asset_id = NEW.id AND h.kind = 'classified' AND h.changed_at = now()
+                  AND h.changes -> 'confidentiality' ->> 1 = l.name))
+       OR (NEW.integrity_id IS DISTINCT FROM OLD.integrity_id
+            AND NOT EXISTS (SELECT 1 FROM assets_assetchange h
+                JOIN assets_classificationlevel l ON l.id = NEW.integrity_id
+                WHERE h.asset_id = NEW.id AND h.kind = 'classified' AND h.changed_at = now()
+                  AND h.changes -> 'integrity' ->> 1 = l.name))
+       OR (NEW.availability_id IS DISTINCT FROM OLD.availability_id
+            AND NOT EXISTS (SELECT 1 FROM assets_assetchange h
+                JOIN assets_classificationlevel l ON l.id = NEW.availability_id
+                WHERE h.asset_id = NEW.id AND h.kind = 'classified' AND h.changed_at = now()
+                  AND h.changes -> 'availability' ->> 1 = l.name)) THEN
+        RAISE EXCEPTION 'asset %: a classification changes only with its history entry '
+            '(assets.services.update_asset)', NEW.id;
+    END IF;
+    RETURN NEW;
+"""
+
+
+class AssetQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if CLASSIFICATION_COLUMNS & set(kwargs):
+            raise ImmutableRecordError(
+                "A classification changes only through assets.services.update_asset(), "
+                "which writes its history."
+            )
+        return super().update(**kwargs)
+
+
 class Asset(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=AssetKind.choices)
@@ -212,6 +275,8 @@ class Asset(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = AssetQuerySet.as_manager()
+
     class Meta:
         ordering = ["section_id", "name", "id"]
         verbose_name = _("information asset")
@@ -224,13 +289,42 @@ class Asset(models.Model):
             # Serves "review due" per section.
             models.Index(fields=["section", "last_reviewed_on"], name="asset_review_idx"),
         ]
+        triggers = [
+            dbguards.Trigger(
+                name="classification_needs_history",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert
+                | pgtrigger.UpdateOf(
+                    "confidentiality_id", "integrity_id", "availability_id", "confidentiality_rank"
+                ),
+                func=CLASSIFICATION_NEEDS_HISTORY,
+            ),
+        ]
 
     def __str__(self):
         return self.name
 
     def save(self, *args, **kwargs):
+        saved = getattr(self, "_saved_classification", None)
+        if saved and saved != self._classification() and not getattr(self, "history_entry", None):
+            raise ImmutableRecordError(
+                "A classification changes only through assets.services.update_asset(), "
+                "which writes its history."
+            )
         self.confidentiality_rank = self.confidentiality.rank
         super().save(*args, **kwargs)
+        self._saved_classification = self._classification()
+        self.history_entry = None
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_classification = instance._classification()
+        return instance
+
+    def _classification(self):
+        axes = ("confidentiality", "integrity", "availability")
+        return tuple(self.__dict__.get(f"{axis}_id") for axis in axes)
 
     def handling_rules(self):
         """The rules that apply, one per topic: the strictest among the asset's levels."""
@@ -314,7 +408,8 @@ class AssetChange(models.Model):
         related_name="+",
         verbose_name=_("changed by"),
     )
-    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
+    # The database's clock, whatever the client says (a trigger enforces it on PostgreSQL).
+    changed_at = models.DateTimeField(_("changed"), db_default=Now())
     # {"field": [old, new]} with levels as their codes and names as shown at the time.
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
@@ -325,6 +420,12 @@ class AssetChange(models.Model):
         ordering = ["-changed_at", "-id"]
         verbose_name = _("asset change")
         verbose_name_plural = _("asset changes")
+        triggers = [
+            dbguards.time_from_database_clock("changed_at"),
+            dbguards.refuse_update(),
+            dbguards.refuse_delete(),
+            dbguards.refuse_truncate(),
+        ]
 
     def __str__(self):
         return f"{self.asset} {self.kind} {self.changed_at:%Y-%m-%d}"

@@ -96,7 +96,8 @@ def update_asset(asset, *, by, reason="", request=None, **fields):
     if reclassified and not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the classification changes.")})
     asset.full_clean()
-    asset.save()
+    # The history entry first: the asset's guards (model and trigger) let a classification
+    # change only when its entry exists.
     change = AssetChange.objects.create(
         asset=asset,
         kind=ChangeKind.CLASSIFIED if reclassified else ChangeKind.EDITED,
@@ -104,6 +105,8 @@ def update_asset(asset, *, by, reason="", request=None, **fields):
         changes=changes,
         reason=reason.strip(),
     )
+    asset.history_entry = change
+    asset.save()
     if reclassified:
         audit.record(
             "asset.classified",

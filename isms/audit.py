@@ -1,7 +1,15 @@
-"""Writing the audit trail. Every state change that proves compliance calls record()."""
+"""Writing the audit trail. Every state change that proves compliance calls record();
+a job seals what was recorded into a hash chain (seal_pending_events), and
+verify_chain() proves it unchanged."""
+
+from dataclasses import dataclass
+
+from django.db import connection, transaction
 
 from .clientip import client_ip
+from .dbguards import AUDIT_SEAL_COLUMNS
 from .models import AuditEvent
+from .models.audit import GENESIS_HASH
 
 
 def user_agent(request):
@@ -25,3 +33,84 @@ def record(action, *, actor=None, target=None, request=None, data=None):
         ip_address=client_ip(request),
         user_agent=user_agent(request),
     )
+
+
+# Events sealed per transaction: bounds the sealing job's memory and lock time.
+SEAL_BATCH_SIZE = 1000
+
+
+def _lock_the_chain():
+    """Only sealing jobs wait for one another; requests that write events never do."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('isms.audit_chain'))")
+
+
+def chain_head():
+    """The last sealed event, or None."""
+    return AuditEvent.objects.filter(hash__isnull=False).order_by("-chain_position").first()
+
+
+def seal_pending_events():
+    """Chain every event not yet sealed behind the head of the chain, oldest first, and
+    return how many were sealed. Idempotent; two runs at once queue on one lock."""
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            _lock_the_chain()
+            head = chain_head()
+            pending = list(
+                AuditEvent.objects.filter(hash__isnull=True).order_by("id")[:SEAL_BATCH_SIZE]
+            )
+            if not pending:
+                return sealed
+            position = head.chain_position if head else 0
+            previous = head.hash if head else GENESIS_HASH
+            for event in pending:
+                position += 1
+                event.chain_position = position
+                event.previous_hash = previous
+                event.hash = previous = event.compute_hash()
+            written = AuditEvent.objects.bulk_update(pending, AUDIT_SEAL_COLUMNS)
+            if written != len(pending):  # pragma: no cover - the lock makes this impossible
+                raise RuntimeError("audit events were sealed by another job meanwhile")
+        sealed += len(pending)
+        if len(pending) < SEAL_BATCH_SIZE:
+            return sealed
+
+
+@dataclass
+class ChainReport:
+    sealed: int = 0
+    unsealed: int = 0
+    head: AuditEvent | None = None
+    broken_at: AuditEvent | None = None
+    problem: str = ""
+
+    @property
+    def intact(self):
+        return self.broken_at is None
+
+
+def verify_chain():
+    """Recompute the chain from its first event and stop at the first broken link."""
+    report = ChainReport(unsealed=AuditEvent.objects.filter(hash__isnull=True).count())
+    expected_position, previous = 1, GENESIS_HASH
+    sealed = AuditEvent.objects.filter(chain_position__isnull=False).order_by("chain_position")
+    for event in sealed.iterator(chunk_size=2000):
+        if event.chain_position != expected_position:
+            report.problem = (
+                f"position {event.chain_position} follows position {expected_position - 1}: "
+                f"the event(s) in between are missing"
+            )
+        elif event.hash is None or event.previous_hash != previous:
+            report.problem = "it does not follow the event before it in the chain"
+        elif event.compute_hash() != event.hash:
+            report.problem = "its content has changed since it was sealed"
+        if report.problem:
+            report.broken_at = event
+            return report
+        report.sealed += 1
+        report.head = event
+        expected_position, previous = expected_position + 1, event.hash
+    return report

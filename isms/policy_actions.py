@@ -134,8 +134,9 @@ def publish(revision, *, by, deadline=None, request=None):
             "material": revision.is_material,
         },
     )
-    revision_published.send(sender=PolicyRevision, revision=revision, deadline=deadline, by=by)
+    # Supersede first, so that what hears of the publication sees what is in force.
     activate_due_revisions(document_ids=[revision.document_id])
+    revision_published.send(sender=PolicyRevision, revision=revision, deadline=deadline, by=by)
     return revision
 
 
@@ -186,21 +187,43 @@ def _expect(revision, status, message):
 
 
 def _check_ready(revision):
+    """Numbers and effective dates of a document's published revisions rise together, so
+    the latest published revision is always the one in force or the next one.
+
+    A draft older than a published revision is refused rather than renumbered: its number
+    is what its reviewers approved and what the audit trail names, and a renumbered text
+    would read as a newer policy than the one actually in force. Its author drafts a new
+    revision from the one in force instead."""
     errors = {}
     if not revision.body.strip():
         errors["body"] = _("The revision has no text.")
+    published = revision.document.revisions.filter(
+        status__in=(RevisionStatus.PUBLISHED, RevisionStatus.SUPERSEDED)
+    ).exclude(pk=revision.pk)
+    newer = published.filter(number__gt=revision.number).order_by("-number").first()
+    if newer is not None:
+        errors["number"] = _(
+            "Revision %(number)s of this document has already been published; an older "
+            "revision cannot be published after it. Draft a new revision instead."
+        ) % {"number": newer.number}
     if revision.effective_date is None:
         errors["effective_date"] = _("Set the effective date (施行日).")
     else:
         current = revision.document.current_revision()
-        if (
-            current
-            and current.pk != revision.pk
-            and revision.effective_date < current.effective_date
-        ):
+        latest = (
+            published.filter(status=RevisionStatus.PUBLISHED)
+            .order_by("-effective_date", "-number")
+            .first()
+        )
+        if current and revision.effective_date < current.effective_date:
             errors["effective_date"] = _(
                 "The effective date cannot be earlier than that of the revision in force "
                 "(%(date)s)."
             ) % {"date": current.effective_date.isoformat()}
+        elif latest and revision.effective_date < latest.effective_date:
+            errors["effective_date"] = _(
+                "The effective date cannot be earlier than that of revision %(number)s, "
+                "already published to come into force on %(date)s."
+            ) % {"number": latest.number, "date": latest.effective_date.isoformat()}
     if errors:
         raise WorkflowError(errors)

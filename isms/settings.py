@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "csp",
+    "pgtrigger",
     "isms",
     "training",
     "assets",
@@ -213,6 +214,11 @@ CELERY_BEAT_SCHEDULE = {
     "activate-due-revisions": {
         "task": "isms.tasks.activate_due_revisions",
         "schedule": crontab(minute="*/15"),
+    },
+    # Chains the audit events of the last minute into the tamper-evident trail.
+    "seal-audit-trail": {
+        "task": "isms.tasks.seal_audit_trail",
+        "schedule": crontab(minute="*"),
     },
     "sync-enrolments": {
         "task": "training.tasks.sync_enrolments",

@@ -2,7 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import imports, policy_actions
+from . import audit, imports, policy_actions
 from .models import Role, RoleAssignment
 from .notify import REMINDER_TASK_OPTIONS, Message, send_once
 from .portal import summary_sections
@@ -22,6 +22,30 @@ def run_import_job(job_id):
     return imports.run(job_id)
 
 
+@shared_task
+def seal_audit_trail():
+    """Chain the audit events recorded since the last run (every minute): requests never
+    wait for the chain, and an event stays unsealed for a minute at most."""
+    return audit.seal_pending_events()
+
+
+def audit_trail_lines(head):
+    """The head of the audit chain, as the weekly summary states it: a copy of it outside
+    the database shows later whether the chain up to it was rewritten."""
+    if head is None:
+        return [_("No audit event has been sealed yet.")]
+    return [
+        _("Head of the chain: event %(id)s, position %(position)s, recorded %(time)s")
+        % {
+            "id": head.pk,
+            "position": head.chain_position,
+            "time": timezone.localtime(head.created_at).strftime("%Y-%m-%d %H:%M"),
+        },
+        _("SHA-256 of the head: %(hash)s") % {"hash": head.hash},
+        _("Check it with: manage.py verify_audit_trail"),
+    ]
+
+
 @shared_task(**REMINDER_TASK_OPTIONS)
 def weekly_summary(today=None):
     """Compliance per department for the CISO's office, once per ISO week."""
@@ -34,11 +58,15 @@ def weekly_summary(today=None):
         ).select_related("user")
     }
 
+    audit.seal_pending_events()
+    head = audit.chain_head()
+
     def render(user):
         parts = []
         for section in summary_sections:
             title, lines = section(today)
             parts.append(f"■ {title}\n" + ("\n".join(lines) if lines else "—"))
+        parts.append(f"■ {_('Audit trail')}\n" + "\n".join(audit_trail_lines(head)))
         return (
             _("Weekly information security summary (%(year)s week %(week)s)")
             % {"year": year, "week": week},

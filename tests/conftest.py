@@ -24,6 +24,7 @@ from isms.models import Role
 from isms.roles import assign_role
 
 from .browser import browser, documents_live, log_in, people_live  # noqa: F401 - fixtures
+from .db_guards import flush_past_the_truncate_guard  # noqa: F401 - fixture (autouse)
 from .factories import PASSWORD, DepartmentFactory, DocumentFactory, UserFactory
 from .worker import worker  # noqa: F401 - fixture
 

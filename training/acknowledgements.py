@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from isms import audit
 from isms.clientip import client_ip
-from isms.models import Audience, Department, PolicyDocument, RevisionStatus
+from isms.models import Audience, Department, PolicyDocument, PolicyRevision, RevisionStatus
 from isms.notify import enqueue
 from isms.policy_actions import WorkflowError
 from isms.roles import departments_overseen, oversees_any_department
@@ -24,6 +24,10 @@ def open_campaign_on_publication(sender, revision, deadline=None, by=None, **kwa
     """Receiver of isms.signals.revision_published: a material change asks its audience to
     acknowledge it again; an editorial one does not."""
     if not revision.is_material:
+        return None
+    # Only a revision that is in force, or will be: an older one published late is
+    # superseded at once, and asking people to acknowledge it would ask the impossible.
+    if not PolicyRevision.objects.get(pk=revision.pk).is_in_force_or_next():
         return None
     deadline = deadline or timezone.localdate() + datetime.timedelta(
         days=settings.ACKNOWLEDGEMENT_DEADLINE_DAYS
@@ -120,8 +124,8 @@ def acknowledge(user, revision, *, request=None):
             user=user,
             revision=revision,
             defaults={
+                # The time is the database's (acknowledged_at's default and trigger).
                 "content_sha256": revision.content_sha256,
-                "acknowledged_at": timezone.now(),
                 "ip_address": client_ip(request),
                 "user_agent": audit.user_agent(request),
             },

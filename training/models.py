@@ -1,10 +1,13 @@
 """Acknowledgements: proof that each member of staff knows the policy in force (seed 5)."""
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
-from isms.models import PolicyRevision
+from isms import dbguards
+from isms.models import PolicyRevision, RevisionStatus
 from isms.models.policy import ImmutableRecordError
 
 
@@ -62,7 +65,8 @@ class Acknowledgement(models.Model):
     )
     # The fingerprint of the text the person saw, copied so the receipt stands on its own.
     content_sha256 = models.CharField(_("SHA-256 of the content"), max_length=64)
-    acknowledged_at = models.DateTimeField(_("acknowledged"))
+    # The database's clock, whatever the client says (a trigger enforces it on PostgreSQL).
+    acknowledged_at = models.DateTimeField(_("acknowledged"), db_default=Now())
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
 
@@ -80,6 +84,28 @@ class Acknowledgement(models.Model):
             # Serves the status page: acknowledgements of one revision.
             models.Index(fields=["revision", "user"], name="ack_revision_user_idx"),
         ]
+        triggers = [
+            dbguards.Trigger(
+                name="acknowledgement_checked",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                func="""
+                    NEW.acknowledged_at := now();
+                    IF NOT EXISTS (
+                        SELECT 1 FROM isms_policyrevision r
+                        WHERE r.id = NEW.revision_id AND r.status = 'published'
+                          AND r.content_sha256 <> '' AND r.content_sha256 = NEW.content_sha256
+                    ) THEN
+                        RAISE EXCEPTION 'acknowledgement refused: not the SHA-256 of '
+                            'published revision %', NEW.revision_id;
+                    END IF;
+                    RETURN NEW;
+                """,
+            ),
+            dbguards.refuse_update(),
+            dbguards.refuse_delete(),
+            dbguards.refuse_truncate(),
+        ]
 
     def __str__(self):
         return f"{self.user} — {self.revision}"
@@ -87,6 +113,13 @@ class Acknowledgement(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ImmutableRecordError("Acknowledgements cannot be changed.")
+        revision = self.revision
+        if revision.status != RevisionStatus.PUBLISHED or self.content_sha256 != (
+            revision.content_sha256
+        ):
+            raise ImmutableRecordError(
+                "An acknowledgement carries the SHA-256 of the published revision it confirms."
+            )
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('isms', '0004_notifications_and_reminders'),
+        ('isms', '0005_reminder_claims_survive_a_kill'),
     ]
 
     operations = [

@@ -1,15 +1,34 @@
-"""The audit trail: an append-only record of every change that proves compliance."""
+"""The audit trail: an append-only record of every change that proves compliance.
+
+Tamper-evident: a sealing job (isms.audit.seal_pending_events) gives each new event its
+position in one chain, the hash of the event before it, and its own hash over its content
+and that previous hash. Changing or removing a sealed event breaks the chain at that event
+(manage.py verify_audit_trail); rewriting the whole chain changes its head, which the
+weekly summary has already told the CISO.
+"""
+
+import datetime
+import hashlib
+import json
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from .. import dbguards
 from .policy import ImmutableRecordError
+
+# The "previous hash" of the first event of the chain.
+GENESIS_HASH = "0" * 64
 
 
 class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
+        # Sealing is the one update there is: the seal columns, set once (the trigger
+        # refuses to set them twice, and so does this filter).
+        if kwargs and set(kwargs) <= set(dbguards.AUDIT_SEAL_COLUMNS):
+            return super(AuditEventQuerySet, self.filter(hash__isnull=True)).update(**kwargs)
         raise ImmutableRecordError("The audit trail is append-only.")
 
     def delete(self):
@@ -19,7 +38,8 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """Who did what, to what, when and from where. Written only by isms.audit.record()."""
 
-    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    # The database's clock, whatever the client says (a trigger enforces it on PostgreSQL).
+    created_at = models.DateTimeField(_("time"), db_default=Now(), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -38,6 +58,17 @@ class AuditEvent(models.Model):
     data = models.JSONField(_("details"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    # The seal, written once by the sealing job (NULL until then).
+    chain_position = models.PositiveBigIntegerField(
+        _("position in the chain"), null=True, blank=True, unique=True, editable=False
+    )
+    # NULL, not "", means "not sealed yet": the trigger lets NULL become a value once.
+    previous_hash = models.CharField(  # noqa: DJ001
+        _("hash of the previous event"), max_length=64, null=True, blank=True, editable=False
+    )
+    hash = models.CharField(  # noqa: DJ001
+        _("hash"), max_length=64, null=True, blank=True, editable=False
+    )
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -48,6 +79,23 @@ class AuditEvent(models.Model):
         indexes = [
             # Serves the trail of one record: "everything that happened to revision 12".
             models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            # Serves the sealing job: the events not yet chained, oldest first.
+            models.Index(
+                fields=["id"], condition=models.Q(hash__isnull=True), name="audit_unsealed_idx"
+            ),
+        ]
+        triggers = [
+            dbguards.time_from_database_clock("created_at", cleared=dbguards.AUDIT_SEAL_COLUMNS),
+            dbguards.refuse_update(
+                name="sealing_only",
+                reason="is append-only (only its seal is written, once)",
+                condition=dbguards.Sql(
+                    "NOT {sealing}",
+                    sealing=dbguards.ChangesOnly(set_once=dbguards.AUDIT_SEAL_COLUMNS),
+                ),
+            ),
+            dbguards.refuse_delete(),
+            dbguards.refuse_truncate(),
         ]
 
     def __str__(self):
@@ -62,3 +110,28 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("The audit trail is append-only.")
+
+    @property
+    def is_sealed(self):
+        return self.hash is not None
+
+    def compute_hash(self):
+        """SHA-256 over the event's content, its position and the previous event's hash,
+        as read back from the database (so the sealing job and the verifier agree)."""
+        content = {
+            "id": self.pk,
+            "position": self.chain_position,
+            "previous": self.previous_hash,
+            "time": self.created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+            "actor": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "target": self.target_repr,
+            "data": self.data,
+            "ip": self.ip_address,
+            "user_agent": self.user_agent,
+        }
+        encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

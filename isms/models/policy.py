@@ -3,6 +3,7 @@
 import hashlib
 import json
 
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -10,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .. import dbguards
 from .organisation import Department, Role, subtree_q
 
 
@@ -120,12 +122,18 @@ class ImmutableRecordError(Exception):
 
 class PolicyRevisionQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        if set(kwargs) - SUPERSEDE_FIELDS and self.filter(status__in=FROZEN_STATUSES).exists():
-            raise ImmutableRecordError("Published revisions cannot be changed.")
-        if kwargs.get("status", RevisionStatus.SUPERSEDED) != RevisionStatus.SUPERSEDED and (
-            self.filter(status__in=FROZEN_STATUSES).exists()
+        frozen = self.filter(status__in=FROZEN_STATUSES)
+        if not frozen.exists():
+            return super().update(**kwargs)
+        # The one change of a published revision: published -> superseded, with the time
+        # it happened, once (the same rule as the trigger's).
+        if (
+            set(kwargs) != SUPERSEDE_FIELDS
+            or kwargs["status"] != RevisionStatus.SUPERSEDED
+            or kwargs["superseded_at"] is None
+            or frozen.exclude(status=RevisionStatus.PUBLISHED, superseded_at__isnull=True).exists()
         ):
-            raise ImmutableRecordError("A published revision can only become superseded.")
+            raise ImmutableRecordError("A published revision can only become superseded, once.")
         return super().update(**kwargs)
 
     def delete(self):
@@ -215,6 +223,26 @@ class PolicyRevision(models.Model):
                 fields=["document", "status", "effective_date"], name="revision_current_idx"
             ),
         ]
+        triggers = [
+            # Published or superseded: nothing changes but published -> superseded, with
+            # superseded_at set once; not even the time of the last edit.
+            dbguards.refuse_update(
+                name="frozen_when_published",
+                reason="holds a published revision, which only becomes superseded, once",
+                condition=dbguards.Sql(
+                    "{frozen} AND NOT ({superseding} AND {only_that})",
+                    frozen=pgtrigger.Q(old__status__in=["published", "superseded"]),
+                    superseding=pgtrigger.Q(old__status="published", new__status="superseded"),
+                    only_that=dbguards.ChangesOnly(set_once=["superseded_at"], free=["status"]),
+                ),
+            ),
+            dbguards.refuse_delete(
+                name="published_kept",
+                reason="holds a published revision, which is kept for ever",
+                condition=pgtrigger.Q(old__status__in=["published", "superseded"]),
+            ),
+            dbguards.refuse_truncate(),
+        ]
 
     def __str__(self):
         return _("%(title)s (revision %(number)s)") % {"title": self.title, "number": self.number}
@@ -229,8 +257,18 @@ class PolicyRevision(models.Model):
                 and getattr(self, f.attname) != loaded[f.attname]
                 and f.attname != "updated_at"
             }
-            if changed - SUPERSEDE_FIELDS or self.status not in FROZEN_STATUSES:
+            superseding = (
+                loaded["status"] == RevisionStatus.PUBLISHED
+                and self.status == RevisionStatus.SUPERSEDED
+                and loaded.get("superseded_at") is None
+                and self.superseded_at is not None
+            )
+            if changed and not (changed <= SUPERSEDE_FIELDS and superseding):
                 raise ImmutableRecordError("Published revisions cannot be changed.")
+            if not changed:
+                return
+            # Only the two columns: the trigger refuses a new "updated" time as well.
+            kwargs["update_fields"] = sorted(SUPERSEDE_FIELDS)
         if self.number is None:
             last = self.document.revisions.aggregate(models.Max("number"))["number__max"]
             self.number = (last or 0) + 1
@@ -276,6 +314,24 @@ class PolicyRevision(models.Model):
             self.status == RevisionStatus.PUBLISHED
             and self.effective_date is not None
             and self.effective_date <= today
+        )
+
+    def is_in_force_or_next(self, today=None):
+        """In force today, or published for a later date with nothing published to follow
+        it: the revisions whose audience may be asked to acknowledge them."""
+        today = today or timezone.localdate()
+        if self.status != RevisionStatus.PUBLISHED or self.effective_date is None:
+            return False
+        if self.effective_date <= today:
+            current = self.document.current_revision(today)
+            return current is not None and current.pk == self.pk
+        return not (
+            self.document.revisions.filter(status=RevisionStatus.PUBLISHED)
+            .filter(
+                Q(effective_date__gt=self.effective_date)
+                | Q(effective_date=self.effective_date, number__gt=self.number)
+            )
+            .exists()
         )
 
     def previous_published(self):
