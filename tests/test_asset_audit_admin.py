@@ -7,7 +7,7 @@ import pytest
 from assets.models import AssetChange, ClassificationScheme
 from assets.services import create_asset
 from audits import services
-from audits.models import Evidence, Result, SubmissionStatus
+from audits.models import Result, SubmissionStatus
 from isms.models import AuditEvent
 
 from .audit_helpers import PDF, answer_all, inspection, open_cycle, record_finding, upload
@@ -142,9 +142,7 @@ def test_submitted_answers_and_findings_cannot_be_edited_in_the_admin(
     assert somu.status == SubmissionStatus.SUBMITTED
 
 
-def test_a_checklist_used_by_a_cycle_cannot_be_edited_in_the_admin(
-    client, superuser, org, people
-):
+def test_a_checklist_used_by_a_cycle_cannot_be_edited_in_the_admin(client, superuser, org, people):
     cycle = open_cycle(people, [org["somu"]])
     client.force_login(superuser)
     checklist = cycle.checklist
