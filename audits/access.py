@@ -53,9 +53,10 @@ def _visible(model, user):
     that the person may see: those of the departments they answer for, and those of the
     departments they are assigned to audit in that cycle.
 
-    One uncorrelated subquery of ids (a UNION, not an OR of conditions), so that
-    PostgreSQL reads the visible rows through the indexes on department and cycle instead
-    of scanning every row and probing the permissions for each.
+    One uncorrelated subquery of ids (a UNION, not an OR of conditions): PostgreSQL plans
+    an IN over it as a semi-join, estimated from the person's few grants and assignments,
+    and never as a SubPlan that it re-runs for every row once dead rows have spoilt its
+    estimates (bench/audit_lists.py).
     """
     rows = model.objects.order_by()
     own = rows.filter(department__in=answering_departments(user).values("pk")).values("pk")
