@@ -176,3 +176,31 @@ def remove_relation(relation, *, by):
         changes={"relation": [f"{relation.get_kind_display()} #{relation.target_id}", None]},
     )
     relation.delete()
+
+
+@transaction.atomic
+def activate_scheme(scheme, *, by, request=None):
+    """Make `scheme` the one classification scheme in force (the programme admin, in the
+    Django admin). Assets keep the levels they were classified with until a chief
+    reclassifies them on the register's pages, which writes their history."""
+    from isms.models import Role
+
+    from .models import ClassificationScheme
+
+    if not by.has_global_role(Role.PROGRAMME_ADMIN):
+        raise PermissionDenied(_("Only the programme admin switches the classification scheme."))
+    previous = ClassificationScheme.objects.select_for_update().filter(is_active=True).first()
+    if previous is not None and previous.pk == scheme.pk:
+        return scheme
+    # The partial unique constraint allows one active scheme: the old one goes off first.
+    ClassificationScheme.objects.filter(is_active=True).update(is_active=False)
+    ClassificationScheme.objects.filter(pk=scheme.pk).update(is_active=True)
+    scheme.is_active = True
+    audit.record(
+        "asset.scheme_activated",
+        actor=by,
+        target=scheme,
+        request=request,
+        data={"scheme": scheme.code, "previous": previous.code if previous else None},
+    )
+    return scheme

@@ -264,6 +264,11 @@ class Finding(models.Model):
         indexes = [
             # Serves the policy review backlog.
             models.Index(fields=["needs_policy_review", "status"], name="finding_backlog_idx"),
+            # The finding list's order: the first page without sorting every finding
+            # (the CISO's office sees them all).
+            models.Index(fields=["-created_at", "-id"], name="finding_list_order_idx"),
+            # An auditor's findings: those of the (cycle, department) pairs assigned.
+            models.Index(fields=["cycle", "department"], name="finding_cycle_department_idx"),
         ]
 
     def __str__(self):
