@@ -109,6 +109,12 @@ DATABASES = {
 # the acknowledgement throughput in bench/ack_throughput.py); checked before reuse.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The portal's queries are short: PostgreSQL's JIT never pays off for them, and when the
+    # statistics are stale (many dead rows, no vacuum) it compiled permission-filtered lists
+    # for 18-32 s each (bench/README.md, audit lists).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = (options.get("options", "") + " -c jit=off").strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "isms.User"
