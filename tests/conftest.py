@@ -1,4 +1,5 @@
-"""Personas shared by the tests, set up once per test (hc/test.py style).
+"""Personas shared by the tests: built once per test database and committed, fresh instances
+for each test (tests/shared_data.py).
 
 The city in every test:
   市長事務部局 (body)
@@ -12,68 +13,58 @@ The city in every test:
   ciso, admin (programme admin) in 情報政策課
 """
 
-import datetime
-import importlib
+import os
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
-from isms import policy_actions
-from isms.models import Role
-from isms.roles import assign_role
-
+from . import shared_data
 from .browser import browser, documents_live, log_in, people_live  # noqa: F401 - fixtures
 from .db_guards import flush_past_the_truncate_guard  # noqa: F401 - fixture (autouse)
-from .factories import PASSWORD, DepartmentFactory, DocumentFactory, UserFactory
+from .factories import PASSWORD
+from .shared_data import publish
 from .worker import worker  # noqa: F401 - fixture
 
-__all__ = ["PASSWORD"]
+__all__ = ["PASSWORD", "publish"]
+
+
+# The shared data (tests/shared_data.py) -------------------------------------------------
+
+
+# tryfirst: before pytest-django's own reordering (tryfirst too, and registered earlier, so
+# it runs after this one), a stable sort that keeps this order within its classes; and
+# before pytest-xdist reads the groups.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if shared_data.is_transactional(item):
+            # The tests that commit for real (browser, real Celery worker, racing requests)
+            # run one after the other in one pytest-xdist worker: they are the heaviest,
+            # and each empties its database when it ends.
+            item.add_marker(pytest.mark.xdist_group("live"))
+    shared_data.order_items(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    # Just before pytest-django's database fixture opens the test's transaction (or, for a
+    # transactional test, lets it commit): the committed shared data this test needs.
+    if fixturedef.argname == "_django_db_helper":
+        shared_data.prepare(request.node, request.getfixturevalue("django_db_blocker"))
+    return (yield)
 
 
 @pytest.fixture
 def org(db):
-    mayor = DepartmentFactory(code="mayor", name="市長事務部局", kind="body", sort_order=1)
-    somu = DepartmentFactory(code="somu", name="総務部", kind="department", parent=mayor)
-    joho = DepartmentFactory(code="joho", name="情報政策課", parent=somu, sort_order=1)
-    somuka = DepartmentFactory(code="somuka", name="総務課", parent=somu, sort_order=2)
-    board = DepartmentFactory(code="board", name="教育委員会", kind="body", sort_order=2)
-    kyoiku = DepartmentFactory(code="kyoiku", name="教育部", kind="department", parent=board)
-    gakko = DepartmentFactory(code="gakko", name="学校教育課", parent=kyoiku)
-    kansa_body = DepartmentFactory(code="kansa", name="監査事務局", kind="body", sort_order=3)
-    kansa = DepartmentFactory(code="kansa-ka", name="監査課", parent=kansa_body)
-    return {
-        "mayor": mayor,
-        "somu": somu,
-        "joho": joho,
-        "somuka": somuka,
-        "board": board,
-        "kyoiku": kyoiku,
-        "gakko": gakko,
-        "kansa_body": kansa_body,
-        "kansa": kansa,
-    }
+    """The organisation, as fresh instances of the committed shared rows."""
+    return shared_data.fetch_org()
 
 
 @pytest.fixture
 def people(org):
-    def person(username, section, *roles):
-        user = UserFactory(username=username, section=org[section])
-        for role, department in roles:
-            assign_role(user, role, org[department] if department else None)
-        return user
-
-    return {
-        "staff": person("staff_joho", "joho"),
-        "staff_somuka": person("staff_somuka", "somuka"),
-        "chief": person("chief_joho", "joho", (Role.SECTION_CHIEF, "joho")),
-        "head": person("head_somu", "somu", (Role.DEPARTMENT_HEAD, "somu")),
-        "other_head": person("head_kyoiku", "kyoiku", (Role.DEPARTMENT_HEAD, "kyoiku")),
-        "other_staff": person("staff_kyoiku", "gakko"),
-        "auditor": person("auditor", "kansa", (Role.AUDITOR, None)),
-        "ciso": person("ciso", "mayor", (Role.CISO, None)),
-        "admin": person("admin", "joho", (Role.PROGRAMME_ADMIN, None)),
-    }
+    """The personas (see the top of this file), fresh instances, each person's `section`
+    the very instance in `org`."""
+    return shared_data.fetch_people(org)
 
 
 # Every persona, and the anonymous visitor, for parametrised access tests.
@@ -93,47 +84,11 @@ def as_role(client, people):
     return login
 
 
-def publish(document, *, author, approver, body, effective_date=None, material=True, deadline=None):
-    """Take a revision through the whole workflow, as the CISO's office does."""
-    revision = policy_actions.create_draft(
-        document,
-        by=author,
-        body=body,
-        effective_date=effective_date or timezone.localdate(),
-        is_material=material,
-        change_summary="テスト改定",
-    )
-    policy_actions.submit_for_review(revision, by=author)
-    policy_actions.approve(revision, by=approver)
-    return policy_actions.publish(revision, by=author, deadline=deadline)
-
-
 @pytest.fixture
 def documents(org, people):
     """The public basic policy, a staff-only standard with an open campaign, and a
-    procedure for 総務部 only (with its own campaign)."""
-    admin, ciso = people["admin"], people["ciso"]
-    basic = DocumentFactory(
-        code="basic-policy", title="基本方針", kind="basic_policy", audience="public"
-    )
-    publish(
-        basic,
-        author=admin,
-        approver=ciso,
-        body="## 1. 目的\n\n公開の基本方針",
-        effective_date=datetime.date(2025, 4, 1),
-        material=False,
-    )
-    standard = DocumentFactory(
-        code="standard", title="対策基準", kind="standard", audience="all_staff"
-    )
-    publish(standard, author=admin, approver=ciso, body="## 第1章\n\n職員向けの基準")
-    procedure = DocumentFactory(
-        code="procedure", title="運用手順", kind="procedure", audience="departments"
-    )
-    procedure.audience_departments.add(org["somu"])
-    publish(procedure, author=admin, approver=ciso, body="## 手順\n\n総務部だけの手順")
-    return {"basic": basic, "standard": standard, "procedure": procedure}
+    procedure for 総務部 only (with its own campaign), fresh instances."""
+    return shared_data.fetch_documents()
 
 
 @pytest.fixture
@@ -164,10 +119,7 @@ def api_as(people):
 @pytest.fixture
 def catalogue(db):
     """The classification schemes, handling rules and tiers that migration assets.0002
-    loads. Loaded again here because a transactional (browser) test empties every table."""
-    from django.apps import apps
-
-    importlib.import_module("assets.migrations.0002_catalogue").load(apps, None)
+    loads (put back by tests/shared_data.py after a test that empties the tables)."""
     from assets.models import ClassificationLevel, NetworkTier
 
     levels = {
@@ -208,6 +160,21 @@ def register(make_asset, people):
         "somuka_secret": make_asset("somuka", c="3", tier="none", name="人事評価記録"),
         "gakko_confidential": make_asset("gakko", c="2", name="成績処理システム"),
     }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(worker_id):
+    """Each test process (each pytest-xdist worker) keeps its cache entries, such as the
+    throttles' counters, apart from the others' in the shared Redis."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    caches = {
+        alias: {**options, "KEY_PREFIX": f"isms-tests-{worker_id}-{os.getpid()}"}
+        for alias, options in settings.CACHES.items()
+    }
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

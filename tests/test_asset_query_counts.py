@@ -1,5 +1,8 @@
 """The register's pages and API run a fixed number of queries however large the register:
-the same for 10 assets as for 10,000, for a section chief and for an auditor."""
+the same for 10 assets (less than a page) as for 1,500 (thirty pages, eight of them after
+the filter below), for a section chief and for an auditor. A query per row, or per row
+shown, would make the two counts differ. The timings at a city's size are
+bench/asset_register.py's."""
 
 import datetime
 import re
@@ -21,7 +24,7 @@ RULES_PAGE_QUERIES = 15  # two per rule: the listed assets and their total
 REVIEWS_PAGE_QUERIES = 8
 DETAIL_PAGE_QUERIES = 22
 
-SMALL, LARGE = 10, 10_000
+SMALL, LARGE = 10, 1_500
 
 
 @pytest.fixture
@@ -97,7 +100,7 @@ def measure(run, limit, django_assert_max_num_queries):
 
 
 @pytest.mark.parametrize("role", ["chief", "auditor"])
-def test_the_register_page_runs_the_same_queries_for_10_and_10000_assets(
+def test_the_register_page_runs_the_same_queries_for_10_and_1500_assets(
     as_role, fill, role, django_assert_max_num_queries
 ):
     client = as_role(role)
@@ -137,7 +140,7 @@ def test_a_filtered_later_page_of_the_register_stays_bounded(
 
 
 @pytest.mark.parametrize("role", ["chief", "auditor"])
-def test_the_api_list_runs_the_same_queries_for_10_and_10000_assets(
+def test_the_api_list_runs_the_same_queries_for_10_and_1500_assets(
     api_as, fill, role, django_assert_max_num_queries
 ):
     client = api_as(role)
@@ -160,7 +163,7 @@ def test_the_api_list_runs_the_same_queries_for_10_and_10000_assets(
 
 @pytest.mark.parametrize("path", ["/assets/rules/", "/assets/reviews/"])
 @pytest.mark.parametrize("role", ["chief", "auditor"])
-def test_the_findings_and_review_pages_run_the_same_queries_for_10_and_10000_assets(
+def test_the_findings_and_review_pages_run_the_same_queries_for_10_and_1500_assets(
     as_role, fill, role, path, django_assert_max_num_queries
 ):
     limit = RULES_PAGE_QUERIES if path == "/assets/rules/" else REVIEWS_PAGE_QUERIES
