@@ -294,6 +294,12 @@ class ChangeKind(models.TextChoices):
 
 
 class AssetChangeQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for change in objs:
+            change.fill_confidentiality_rank()
+        return super().bulk_create(objs, *args, **kwargs)
+
     def update(self, **kwargs):
         raise ImmutableRecordError("An asset's history cannot be changed.")
 
@@ -318,6 +324,10 @@ class AssetChange(models.Model):
     # {"field": [old, new]} with levels as their codes and names as shown at the time.
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # The highest confidentiality the asset had in this entry (before or after it): an
+    # entry is shown only to those who could read the asset at that level, so declassifying
+    # an asset does not open its confidential past to everyone.
+    confidentiality_rank = models.PositiveSmallIntegerField(editable=False)
 
     objects = AssetChangeQuerySet.as_manager()
 
@@ -332,7 +342,14 @@ class AssetChange(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ImmutableRecordError("An asset's history cannot be changed.")
+        self.fill_confidentiality_rank()
         super().save(*args, **kwargs)
+
+    def fill_confidentiality_rank(self):
+        """Unless the writer set it (a classification change sets the higher of the old and
+        the new level), the entry is as confidential as the asset now is."""
+        if self.confidentiality_rank is None:
+            self.confidentiality_rank = self.asset.confidentiality_rank
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("An asset's history cannot be deleted.")

@@ -19,8 +19,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from isms import audit
 from isms.exports import csv_lines
+from isms.pickers import NOT_NAMEABLE, department_of
 
-from .access import assignable_sections
+from .access import assignable_sections, may_keep
 from .models import (
     Asset,
     AssetChange,
@@ -163,6 +164,7 @@ class RowValidator:
         self.sections = {d.code: d for d in Department.objects.all()}
         self.allowed_sections = set(assignable_sections(user).values_list("pk", flat=True))
         self.users = {}  # custodians by user name, each looked up once
+        self.custodians = {}  # (user id, department id): may keep its assets
 
     def validate(self, number, row):
         errors, fields = [], {}
@@ -237,15 +239,27 @@ class RowValidator:
         custodian = row.get("custodian", "")
         fields["custodian"] = None
         if custodian:
-            if custodian not in self.users:
-                self.users[custodian] = (
-                    get_user_model().objects.filter(username=custodian, is_active=True).first()
-                )
-            user = self.users[custodian]
+            user = self.custodian(custodian, section)
             if user is None:
-                error("custodian", _("No user named %(name)s.") % {"name": custodian})
+                # The same answer for an unknown name and one of another department.
+                error("custodian", NOT_NAMEABLE % {"name": custodian})
             fields["custodian"] = user
         return fields, errors
+
+    def custodian(self, username, section):
+        """The person, if they may keep an asset of the section (the rule of the forms and
+        the API: someone of its department), each name and department looked up once."""
+        if username not in self.users:
+            self.users[username] = (
+                get_user_model().objects.filter(username=username, is_active=True).first()
+            )
+        user = self.users[username]
+        if user is None or section is None:
+            return user
+        key = (user.pk, department_of(section))
+        if key not in self.custodians:
+            self.custodians[key] = may_keep(user, section)
+        return user if self.custodians[key] else None
 
 
 def import_assets(uploaded, *, by, request=None):
