@@ -109,9 +109,7 @@ FINDING_PAGE = {
 
 
 @pytest.mark.parametrize("role", PERSONAS)
-def test_the_owner_picker_lists_only_people_who_read_the_finding(
-    as_role, finding, people, role
-):
+def test_the_owner_picker_lists_only_people_who_read_the_finding(as_role, finding, people, role):
     url = f"/audits/findings/{finding.pk}/"
     response = as_role(role).get(url)
     if role == "anonymous":
@@ -311,9 +309,7 @@ def test_the_api_refuses_to_hand_an_existing_asset_to_a_custodian_of_another_dep
     assert asset.custodian == people["staff"]
 
 
-def test_the_api_names_a_custodian_of_another_section_of_the_department(
-    api_as, catalogue, people
-):
+def test_the_api_names_a_custodian_of_another_section_of_the_department(api_as, catalogue, people):
     response = api_as("chief").post(
         "/api/assets/", api_asset(custodian="staff_somuka"), format="json"
     )
