@@ -232,6 +232,21 @@ class Asset(models.Model):
         self.confidentiality_rank = self.confidentiality.rank
         super().save(*args, **kwargs)
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        asset = super().from_db(db, field_names, values)
+        asset._loaded_custodian_id = asset.__dict__.get("custodian_id")
+        return asset
+
+    def clean(self):
+        # Whatever form names a new custodian (the services, a Django admin form), it must
+        # be someone who may read the asset. (A move to another unit is checked by
+        # assets.services.update_asset, the one path that moves assets.)
+        if self.custodian_id and self.custodian_id != getattr(self, "_loaded_custodian_id", None):
+            from .access import check_custodian
+
+            check_custodian(self.custodian, self.section)
+
     def handling_rules(self):
         """The rules that apply, one per topic: the strictest among the asset's levels."""
         rules = HandlingRule.objects.filter(

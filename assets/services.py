@@ -51,8 +51,8 @@ def _check_section(user, section):
 @transaction.atomic
 def create_asset(*, by, request=None, **fields):
     _check_section(by, fields["section"])
-    check_custodian(fields.get("custodian"), fields["section"])
     asset = Asset(**fields)
+    # full_clean applies the custodian rule (Asset.clean: someone of its department).
     asset.full_clean()
     asset.save()
     AssetChange.objects.create(
@@ -94,8 +94,9 @@ def update_asset(asset, *, by, reason="", request=None, **fields):
             setattr(asset, name, value)
     if not changes:
         return asset, None
-    if "custodian" in changes or "section" in changes:
-        # The custodian sees the asset and answers for it: someone of its department.
+    if "section" in changes:
+        # The custodian must still be someone of the asset's department (a new custodian is
+        # checked by Asset.clean, in full_clean below).
         check_custodian(asset.custodian, asset.section)
     reclassified = any(name in changes for name in CLASSIFICATION_FIELDS)
     if reclassified and not (reason or "").strip():

@@ -344,3 +344,41 @@ def test_the_import_page_shows_the_custodian_refusal_on_its_row(as_role, catalog
     rows = [tuple(td.text for td in tr.find_all("td")) for tr in table.find("tbody").find_all("tr")]
     assert rows == [("2", "custodian", refusal("head_kyoiku"))]
     assert not Asset.objects.exists()
+
+
+# --- forms built from the models (the Django admin's) -------------------------------------
+
+
+def test_a_model_form_as_the_admin_builds_it_refuses_a_custodian_of_another_department(
+    make_asset, people
+):
+    from django.forms import modelform_factory
+
+    asset = make_asset("joho", c="2", custodian=people["staff"])
+    asset = Asset.objects.get(pk=asset.pk)
+    AdminForm = modelform_factory(Asset, fields=["custodian", "section", "name"])
+    form = AdminForm(
+        {"custodian": people["other_staff"].pk, "section": asset.section_id, "name": asset.name},
+        instance=asset,
+    )
+    assert not form.is_valid()
+    assert list(form.errors) == ["custodian"]
+    # An edit that keeps the custodian is not held up by the rule.
+    kept = AdminForm(
+        {"custodian": people["staff"].pk, "section": asset.section_id, "name": "改名"},
+        instance=Asset.objects.get(pk=asset.pk),
+    )
+    assert kept.is_valid(), kept.errors
+
+
+def test_a_model_form_as_the_admin_builds_it_refuses_an_owner_who_may_not_read_the_finding(
+    finding, people
+):
+    from django.forms import modelform_factory
+
+    AdminForm = modelform_factory(CorrectiveAction, fields=["finding", "owner", "plan", "due_on"])
+    data = {"finding": finding.pk, "plan": "計画", "due_on": "2025-12-26"}
+    refused = AdminForm({**data, "owner": people["other_head"].pk})
+    assert not refused.is_valid()
+    assert list(refused.errors) == ["owner"]
+    assert AdminForm({**data, "owner": people["chief"].pk}).is_valid()
