@@ -336,15 +336,16 @@ def test_a_declassified_assets_confidential_past_stays_with_those_who_could_read
     assert "機密の構成" not in api.content.decode()
 
 
-def test_existing_history_gets_its_classification_from_the_entries(declassified):
+def test_existing_history_gets_its_classification_from_the_entries(
+    declassified, make_asset, people
+):
     """The migration that added the column fills it for entries written before."""
+    secret = make_asset("somuka", c="3", name="人事評価記録")
+    asset_services.update_asset(secret, by=people["head"], location="書庫")
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("ALTER TABLE assets_assetchange DISABLE TRIGGER USER")
-        cursor.execute(
-            "UPDATE assets_assetchange SET confidentiality_rank = 9 WHERE asset_id = %s",
-            [declassified.pk],
-        )
+        cursor.execute("UPDATE assets_assetchange SET confidentiality_rank = 9")
         cursor.execute("ALTER TABLE assets_assetchange ENABLE TRIGGER USER")
     name = "0004_pickers_history_classification"
     migration = importlib.import_module(f"assets.migrations.{name}")
@@ -358,3 +359,5 @@ def test_existing_history_gets_its_classification_from_the_entries(declassified)
         .values_list("kind", "confidentiality_rank")
     )
     assert ranks == [("edited", 2), ("classified", 2), ("edited", 1)]
+    # An asset never reclassified had its present level throughout.
+    assert list(secret.history.values_list("confidentiality_rank", flat=True)) == [3]

@@ -6,6 +6,7 @@ newest back, the level before a classification change is the change's old value;
 name that cannot be matched counts as the most confidential one."""
 
 from django.db import migrations, models
+from django.db.models import OuterRef, Subquery
 
 
 def fill_ranks(apps, schema_editor):
@@ -22,14 +23,13 @@ def fill_ranks(apps, schema_editor):
     for name, rank in Level.objects.filter(axis="confidentiality").values_list("name", "rank"):
         ranks[name] = max(rank, ranks.get(name, 0))
     highest = max(ranks.values(), default=1)
-    reclassified = set(
-        AssetChange.objects.filter(kind="classified").values_list("asset_id", flat=True)
+    reclassified = AssetChange.objects.filter(kind="classified").values("asset_id")
+    # Assets never reclassified had their present level throughout: one statement.
+    AssetChange.objects.exclude(asset_id__in=reclassified).update(
+        confidentiality_rank=Subquery(
+            Asset.objects.filter(pk=OuterRef("asset_id")).values("confidentiality_rank")[:1]
+        )
     )
-    # Assets never reclassified had their present level throughout.
-    for asset_id, rank in Asset.objects.exclude(pk__in=reclassified).values_list(
-        "pk", "confidentiality_rank"
-    ).iterator():
-        AssetChange.objects.filter(asset_id=asset_id).update(confidentiality_rank=rank)
     for asset in Asset.objects.filter(pk__in=reclassified).only("pk", "confidentiality_rank"):
         level = asset.confidentiality_rank
         for change in AssetChange.objects.filter(asset=asset).order_by("-changed_at", "-pk"):
