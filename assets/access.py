@@ -12,6 +12,7 @@ All filters are SQL subqueries; nothing collects ids in Python.
 from django.db.models import Q
 
 from isms.models import Role
+from isms.pickers import check_nameable, may_be_named, nameable_for_any, nameable_people
 from isms.roles import departments_managed
 
 from .models import Asset
@@ -34,6 +35,19 @@ def visible_assets(user, assets=None):
     if user.section_id:
         visible |= Q(section_id=user.section_id)
     return assets.filter(visible)
+
+
+def visible_history(user, asset):
+    """The entries of a (visible) asset's history the person may read: all of them for
+    those who read the asset at any level (its section, its managers, the city-wide
+    readers); for everyone else, who sees it only because it is public now, the entries
+    made while it was public."""
+    history = asset.history.all()
+    if reads_everything(user) or (user.section_id and user.section_id == asset.section_id):
+        return history
+    if departments_managed(user).filter(pk=asset.section_id).exists():
+        return history
+    return history.filter(confidentiality_rank__lte=PUBLIC_RANK)
 
 
 def editable_assets(user, assets=None):
@@ -61,3 +75,26 @@ def can_use_register(user):
 def assignable_sections(user):
     """Units a person may own assets in: those they manage."""
     return departments_managed(user)
+
+
+# Who may keep an asset (its custodian): the people of the owning section's department, its
+# heads and chiefs, and the roles that read the whole register.
+CUSTODIAN_RULE = {"org_wide_roles": READ_EVERYTHING_ROLES}
+
+
+def possible_custodians(section):
+    return nameable_people(section, **CUSTODIAN_RULE)
+
+
+def possible_custodians_for(user):
+    """Everyone who may keep an asset in one of the units the person manages: the picker's
+    list before a section is chosen."""
+    return nameable_for_any(assignable_sections(user), **CUSTODIAN_RULE)
+
+
+def may_keep(person, section):
+    return may_be_named(person, section, **CUSTODIAN_RULE)
+
+
+def check_custodian(person, section):
+    check_nameable(person, section, field="custodian", **CUSTODIAN_RULE)

@@ -10,9 +10,10 @@ from rest_framework.response import Response
 from isms.api.imports import ImportJobSerializer
 from isms.imports import ImportRefused
 from isms.models import Department
+from isms.pickers import PersonRelatedField
 
 from . import services, transfer
-from .access import can_edit, can_manage_any, visible_assets
+from .access import can_edit, can_manage_any, visible_assets, visible_history
 from .filters import AssetFilter
 from .models import Asset, AssetChange, Axis, ClassificationLevel, NetworkTier
 from .tier_rules import rules_broken_by
@@ -35,12 +36,8 @@ class AssetSerializer(serializers.ModelSerializer):
     confidentiality = LevelField(Axis.CONFIDENTIALITY)
     integrity = LevelField(Axis.INTEGRITY)
     availability = LevelField(Axis.AVAILABILITY)
-    custodian = serializers.SlugRelatedField(
-        slug_field="username",
-        required=False,
-        allow_null=True,
-        queryset=Asset._meta.get_field("custodian").related_model.objects.filter(is_active=True),
-    )
+    # The service checks that the custodian belongs to the asset's department.
+    custodian = PersonRelatedField(required=False, allow_null=True)
     reason = serializers.CharField(
         write_only=True,
         required=False,
@@ -148,7 +145,9 @@ class AssetViewSet(
     @action(detail=True, methods=["get"], filterset_class=None)
     def history(self, request, pk=None):
         asset = self.get_object()
-        page = self.paginate_queryset(asset.history.select_related("changed_by"))
+        page = self.paginate_queryset(
+            visible_history(request.user, asset).select_related("changed_by")
+        )
         return self.get_paginated_response(AssetChangeSerializer(page, many=True).data)
 
     @extend_schema(

@@ -1,15 +1,14 @@
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from .access import assignable_sections
+from isms.pickers import NOT_NAMEABLE, PersonField
+
+from .access import assignable_sections, may_keep, possible_custodians_for
 from .models import Asset, Axis, ClassificationLevel, RelationKind
 
 
 class AssetForm(forms.ModelForm):
-    custodian_username = forms.CharField(
-        label=_("Custodian (user name)"), required=False, max_length=150
-    )
+    custodian_username = PersonField(label=_("Custodian (user name)"), required=False)
     reason = forms.CharField(
         label=_("Reason for the classification change"),
         required=False,
@@ -45,23 +44,18 @@ class AssetForm(forms.ModelForm):
                 scheme__is_active=True, axis=axis
             )
             self.fields[axis].empty_label = None
+        self.fields["custodian_username"].people = possible_custodians_for(user)
         if self.instance.pk and self.instance.custodian_id:
             self.fields["custodian_username"].initial = self.instance.custodian.username
         if not self.instance.pk:
             del self.fields["reason"]
             del self.fields["status"]
 
-    def clean_custodian_username(self):
-        username = self.cleaned_data["custodian_username"].strip()
-        if not username:
-            return None
-        user = get_user_model().objects.filter(username=username, is_active=True).first()
-        if user is None:
-            raise forms.ValidationError(_("No active user with this user name."))
-        return user
-
     def clean(self):
         cleaned = super().clean()
+        custodian, section = cleaned.get("custodian_username"), cleaned.get("section")
+        if custodian is not None and section is not None and not may_keep(custodian, section):
+            self.add_error("custodian_username", NOT_NAMEABLE % {"name": custodian.get_username()})
         if self.instance.pk and "reason" in self.fields:
             changed = [
                 f

@@ -318,13 +318,24 @@ class Asset(models.Model):
 
     @classmethod
     def from_db(cls, db, field_names, values):
+        # What was loaded, to tell a classification or custodian change from a plain save.
         instance = super().from_db(db, field_names, values)
         instance._saved_classification = instance._classification()
+        instance._loaded_custodian_id = instance.__dict__.get("custodian_id")
         return instance
 
     def _classification(self):
         axes = ("confidentiality", "integrity", "availability")
         return tuple(self.__dict__.get(f"{axis}_id") for axis in axes)
+
+    def clean(self):
+        # Whatever form names a new custodian (the services, a Django admin form), it must
+        # be someone who may read the asset. (A move to another unit is checked by
+        # assets.services.update_asset, the one path that moves assets.)
+        if self.custodian_id and self.custodian_id != getattr(self, "_loaded_custodian_id", None):
+            from .access import check_custodian
+
+            check_custodian(self.custodian, self.section)
 
     def handling_rules(self):
         """The rules that apply, one per topic: the strictest among the asset's levels."""
@@ -388,6 +399,12 @@ class ChangeKind(models.TextChoices):
 
 
 class AssetChangeQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for change in objs:
+            change.fill_confidentiality_rank()
+        return super().bulk_create(objs, *args, **kwargs)
+
     def update(self, **kwargs):
         raise ImmutableRecordError("An asset's history cannot be changed.")
 
@@ -413,6 +430,10 @@ class AssetChange(models.Model):
     # {"field": [old, new]} with levels as their codes and names as shown at the time.
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # The highest confidentiality the asset had in this entry (before or after it): an
+    # entry is shown only to those who could read the asset at that level, so declassifying
+    # an asset does not open its confidential past to everyone.
+    confidentiality_rank = models.PositiveSmallIntegerField(editable=False)
 
     objects = AssetChangeQuerySet.as_manager()
 
@@ -433,7 +454,14 @@ class AssetChange(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ImmutableRecordError("An asset's history cannot be changed.")
+        self.fill_confidentiality_rank()
         super().save(*args, **kwargs)
+
+    def fill_confidentiality_rank(self):
+        """Unless the writer set it (a classification change sets the higher of the old and
+        the new level), the entry is as confidential as the asset now is."""
+        if self.confidentiality_rank is None:
+            self.confidentiality_rank = self.asset.confidentiality_rank
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("An asset's history cannot be deleted.")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from isms import audit
 
-from .access import assignable_sections, can_edit
+from .access import assignable_sections, can_edit, check_custodian
 from .models import Asset, AssetChange, AssetRelation, ChangeKind
 
 CLASSIFICATION_FIELDS = ("confidentiality", "integrity", "availability")
@@ -52,6 +52,7 @@ def _check_section(user, section):
 def create_asset(*, by, request=None, **fields):
     _check_section(by, fields["section"])
     asset = Asset(**fields)
+    # full_clean applies the custodian rule (Asset.clean: someone of its department).
     asset.full_clean()
     asset.save()
     AssetChange.objects.create(
@@ -82,6 +83,7 @@ def update_asset(asset, *, by, reason="", request=None, **fields):
         )
     if "section" in fields and fields["section"].pk != asset.section_id:
         _check_section(by, fields["section"])
+    rank_before = asset.confidentiality_rank
     changes = {}
     for name, value in fields.items():
         if name not in TRACKED_FIELDS:
@@ -92,6 +94,10 @@ def update_asset(asset, *, by, reason="", request=None, **fields):
             setattr(asset, name, value)
     if not changes:
         return asset, None
+    if "section" in changes:
+        # The custodian must still be someone of the asset's department (a new custodian is
+        # checked by Asset.clean, in full_clean below).
+        check_custodian(asset.custodian, asset.section)
     reclassified = any(name in changes for name in CLASSIFICATION_FIELDS)
     if reclassified and not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the classification changes.")})
@@ -104,6 +110,8 @@ def update_asset(asset, *, by, reason="", request=None, **fields):
         changed_by=by,
         changes=changes,
         reason=reason.strip(),
+        # The entry shows the old values too: as confidential as the higher of the two.
+        confidentiality_rank=max(rank_before, asset.confidentiality.rank),
     )
     asset.history_entry = change
     asset.save()

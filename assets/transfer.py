@@ -25,8 +25,9 @@ from isms import audit, imports
 from isms.exports import csv_lines, undefuse
 from isms.exports import xlsx_file as write_xlsx
 from isms.imports import ImportRejected, RowError
+from isms.pickers import NOT_NAMEABLE, department_of
 
-from .access import assignable_sections
+from .access import assignable_sections, may_keep
 from .models import (
     Asset,
     AssetChange,
@@ -189,6 +190,7 @@ class RowValidator:
         today = timezone.localdate()
         self.earliest_date = EARLIEST_DATE
         self.latest_date = today.replace(year=today.year + settings.IMPORT_DATE_HORIZON_YEARS)
+        self.custodians = {}  # (user id, department id): may keep its assets
 
     def validate(self, number, row):
         errors, fields = [], {}
@@ -273,15 +275,27 @@ class RowValidator:
         custodian = row.get("custodian", "")
         fields["custodian"] = None
         if custodian:
-            if custodian not in self.users:
-                self.users[custodian] = (
-                    get_user_model().objects.filter(username=custodian, is_active=True).first()
-                )
-            user = self.users[custodian]
+            user = self.custodian(custodian, section)
             if user is None:
-                error("custodian", _("No user named %(name)s.") % {"name": custodian})
+                # The same answer for an unknown name and one of another department.
+                error("custodian", NOT_NAMEABLE % {"name": custodian})
             fields["custodian"] = user
         return fields, errors
+
+    def custodian(self, username, section):
+        """The person, if they may keep an asset of the section (the rule of the forms and
+        the API: someone of its department), each name and department looked up once."""
+        if username not in self.users:
+            self.users[username] = (
+                get_user_model().objects.filter(username=username, is_active=True).first()
+            )
+        user = self.users[username]
+        if user is None or section is None:
+            return user
+        key = (user.pk, department_of(section))
+        if key not in self.custodians:
+            self.custodians[key] = may_keep(user, section)
+        return user if self.custodians[key] else None
 
 
 def checked_rows(uploaded, *, by, name=None, progress=None):

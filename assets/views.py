@@ -11,7 +11,7 @@ from isms.decorators import allowed_if
 from isms.imports import ImportRefused, visible_jobs
 
 from . import reviews, services, transfer
-from .access import can_edit, can_manage_any, visible_assets
+from .access import can_edit, can_manage_any, visible_assets, visible_history
 from .filters import AssetFilter
 from .forms import AssetForm, ImportForm, RelationForm, ReviewForm
 from .models import Asset, AssetRelation
@@ -84,9 +84,9 @@ def asset_detail(request, pk):
         asset.relations_from.exclude(target__in=visible).count()
         + asset.relations_to.exclude(source__in=visible).count()
     )
-    history = Paginator(asset.history.select_related("changed_by"), 20).get_page(
-        request.GET.get("page")
-    )
+    history = Paginator(
+        visible_history(request.user, asset).select_related("changed_by"), 20
+    ).get_page(request.GET.get("page"))
     editable = can_edit(request.user, asset)
     return render(
         request,
@@ -143,9 +143,14 @@ def asset_edit(request, pk):
     return render(request, "assets/asset_form.html", {"form": form, "asset": asset})
 
 
+# Service fields whose form field has another name.
+FORM_FIELDS = {"custodian": "custodian_username"}
+
+
 def _add_errors(form, error):
     if hasattr(error, "error_dict"):
         for field, messages_ in error.message_dict.items():
+            field = FORM_FIELDS.get(field, field)
             form.add_error(field if field in form.fields else None, messages_)
     else:
         form.add_error(None, error.messages)

@@ -13,6 +13,7 @@ from django.db.models import F
 
 from isms.models import Department, Role
 from isms.models.organisation import DepartmentKind, subtree_ids
+from isms.pickers import check_nameable, may_be_named, nameable_people
 from isms.roles import departments_granted
 
 from .models import AuditorAssignment, CycleKind, Finding, Inspection
@@ -118,3 +119,21 @@ def uses_audits(user):
 
 def manages_policy_backlog(user):
     return user.is_authenticated and user.has_global_role(*CITYWIDE_ROLES, Role.AUDITOR)
+
+
+# Who may own a corrective action: those who read the finding through their own standing,
+# i.e. the department's heads and section chiefs and the CISO's office (never the staff,
+# who do not see findings at all).
+OWNER_RULE = {"org_wide_roles": CITYWIDE_ROLES, "members": False}
+
+
+def possible_owners(department):
+    return nameable_people(department, **OWNER_RULE)
+
+
+def may_own(person, finding):
+    return may_be_named(person, finding.department, **OWNER_RULE)
+
+
+def check_owner(person, finding):
+    check_nameable(person, finding.department, field="owner", **OWNER_RULE)

@@ -1,6 +1,7 @@
 """The audit cycle through the API, with the same rules as the pages (audits.access and
 audits.services decide; these views translate)."""
 
+import django_filters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
@@ -14,6 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from isms.models import Department
+from isms.pickers import PersonRelatedField, VisibleChoiceFilter, VisibleRelatedField
 
 from . import access, services
 from .models import (
@@ -30,6 +32,31 @@ from .models import (
 from .views import visible_cycles
 
 User = get_user_model()
+
+
+class InspectionFilter(django_filters.FilterSet):
+    # Ids of cycles and inspections the caller may not see are refused like unknown ids.
+    cycle = VisibleChoiceFilter(visible=lambda user: visible_cycles(user).distinct())
+
+    class Meta:
+        model = Inspection
+        fields = ["cycle", "status"]
+
+
+class AnswerFilter(django_filters.FilterSet):
+    inspection = VisibleChoiceFilter(visible=access.visible_inspections)
+
+    class Meta:
+        model = Answer
+        fields = ["inspection", "result"]
+
+
+class FindingFilter(django_filters.FilterSet):
+    cycle = VisibleChoiceFilter(visible=lambda user: visible_cycles(user).distinct())
+
+    class Meta:
+        model = Finding
+        fields = ["cycle", "status", "severity", "needs_policy_review"]
 
 
 def _raise_400(error):
@@ -157,7 +184,7 @@ class ReasonSerializer(serializers.Serializer):
 class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Inspection.objects.none()
     serializer_class = InspectionSerializer
-    filterset_fields = ["cycle", "status"]
+    filterset_class = InspectionFilter
 
     def get_queryset(self):
         return (
@@ -196,6 +223,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 class AnswerSerializer(serializers.ModelSerializer):
+    inspection = VisibleRelatedField(model=Inspection, visible=access.visible_inspections)
     answered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     result = serializers.ChoiceField(choices=Result.choices)
 
@@ -213,6 +241,7 @@ class FromAnswerSerializer(serializers.Serializer):
 
 
 class FindingSerializer(serializers.ModelSerializer):
+    cycle = VisibleRelatedField(model=Cycle, visible=lambda user: visible_cycles(user).distinct())
     department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all())
     addressed_by = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
@@ -249,7 +278,7 @@ class AnswerViewSet(
 
     queryset = Answer.objects.none()
     serializer_class = AnswerSerializer
-    filterset_fields = ["inspection", "result"]
+    filterset_class = AnswerFilter
 
     def get_queryset(self):
         return (
@@ -293,6 +322,7 @@ class AnswerViewSet(
 
 
 class FindingUpdateSerializer(FindingSerializer):
+    cycle = serializers.PrimaryKeyRelatedField(read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta(FindingSerializer.Meta):
@@ -305,9 +335,8 @@ class FindingUpdateSerializer(FindingSerializer):
 
 
 class CorrectiveActionSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_active=True)
-    )
+    # The service checks that the owner may read the finding (audits.access.check_owner).
+    owner = PersonRelatedField()
 
     class Meta:
         model = CorrectiveAction
@@ -338,7 +367,7 @@ class FindingViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Finding.objects.none()
-    filterset_fields = ["cycle", "status", "severity", "needs_policy_review"]
+    filterset_class = FindingFilter
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -354,6 +383,9 @@ class FindingViewSet(
         )
 
     def create(self, request, *args, **kwargs):
+        # Refuse people who never record findings before reading what they sent.
+        if not access.runs_cycles(request.user):
+            raise PermissionDenied("Only the auditor assigned to this department records findings.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from isms.forms import DateInput
 from isms.models import Department, PolicyRevision, RevisionStatus
+from isms.pickers import PersonField
 
+from .access import possible_owners
 from .models import ChecklistVersion, Cycle, Finding, Result, Severity
 
 
@@ -85,19 +87,14 @@ class FromAnswerForm(forms.Form):
 
 
 class CorrectiveActionForm(forms.Form):
-    owner = forms.CharField(label=_("Owner (user name)"), max_length=150)
+    owner = PersonField(label=_("Owner (user name)"))
     plan = forms.CharField(label=_("Plan"), widget=forms.Textarea(attrs={"rows": 3}))
     due_on = forms.DateField(label=_("Due"), widget=DateInput())
 
-    def clean_owner(self):
-        user = (
-            get_user_model()
-            .objects.filter(username=self.cleaned_data["owner"].strip(), is_active=True)
-            .first()
-        )
-        if user is None:
-            raise forms.ValidationError(_("No active user with this user name."))
-        return user
+    def __init__(self, *args, finding, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only people who may read the finding: the owner is reminded of its title and plan.
+        self.fields["owner"].people = possible_owners(finding.department)
 
 
 class EvidenceForm(forms.Form):

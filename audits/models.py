@@ -304,6 +304,19 @@ class CorrectiveAction(models.Model):
     def __str__(self):
         return self.plan[:60]
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        action = super().from_db(db, field_names, values)
+        action._loaded_owner_id = action.__dict__.get("owner_id")
+        return action
+
+    def clean(self):
+        # Any form that names the owner (the Django admin too) applies the owners' rule.
+        if self.owner_id and self.owner_id != getattr(self, "_loaded_owner_id", None):
+            from .access import check_owner
+
+            check_owner(self.owner, self.finding)
+
 
 def evidence_path(instance, filename):
     # A random name: the original name is kept in the row, never trusted as a path.

@@ -277,8 +277,8 @@ def add_corrective_action(finding, *, by, owner, plan, due_on, request=None):
         raise PermissionDenied(_("Only the department records its corrective actions."))
     if finding.is_closed:
         raise ValidationError(_("The finding is closed."))
-    if not owner.is_active:
-        raise ValidationError({"owner": _("The owner must be an active user.")})
+    # The owner is reminded of the finding's title and plan: they must be able to read it.
+    access.check_owner(owner, finding)
     if not (plan or "").strip():
         raise ValidationError({"plan": _("Describe the plan.")})
     action = CorrectiveAction.objects.create(

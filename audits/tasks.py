@@ -6,8 +6,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from isms.eras import to_era
-from isms.models import Role, RoleAssignment, User
-from isms.models.organisation import subtree_q
 from isms.notify import (
     RECIPIENT_FIELDS,
     REMINDER_TASK_OPTIONS,
@@ -15,7 +13,9 @@ from isms.notify import (
     deadline_stage,
     send_once,
 )
+from isms.pickers import nameable_people
 
+from . import access
 from .models import (
     AuditorAssignment,
     CorrectiveAction,
@@ -30,11 +30,21 @@ ACTION_TITLES = {
     "due_soon": _("Corrective action due %(deadline)s: %(title)s"),
     "overdue": _("Corrective action overdue since %(deadline)s: %(title)s"),
 }
+# For an owner who can no longer read the finding (they moved to another department or
+# lost their role): that the action needs them, never what it is about.
+ACTION_TITLES_WITHHELD = {
+    "due_soon": _("A corrective action you own is due %(deadline)s"),
+    "overdue": _("A corrective action you own is overdue since %(deadline)s"),
+}
+ACTION_BODY_WITHHELD = _(
+    "You are named as the owner of a corrective action of a department whose findings you "
+    "can no longer read. Ask its department head to name a new owner."
+)
 
 
 def _action_messages(today):
     actions = CorrectiveAction.objects.exclude(finding__status=FindingStatus.CLOSED).select_related(
-        "finding", "owner"
+        "finding__department", "owner"
     )
     # The auditors of every (cycle, department) with an unfinished finding: one query.
     unfinished = Finding.objects.exclude(status=FindingStatus.CLOSED).filter(
@@ -47,6 +57,7 @@ def _action_messages(today):
         auditors.setdefault((assignment.cycle_id, assignment.department_id), []).append(
             assignment.auditor
         )
+    owner_reads = {}  # (owner id, department id): may the owner still read its findings
     for action in actions.iterator(chunk_size=500):
         stage = deadline_stage(action.due_on, today)
         if stage == "opened":
@@ -58,9 +69,28 @@ def _action_messages(today):
             values = {"title": finding.title, "deadline": to_era(action.due_on)}
             return ACTION_TITLES[stage] % values, action.plan, path
 
-        recipients = [action.owner, *auditors.get((finding.cycle_id, finding.department_id), [])]
-        for user in {u.pk: u for u in recipients if u.is_active}.values():
-            yield Message(user, f"action:{action.pk}", stage, f"corrective_action.{stage}", render)
+        def render_withheld(user, stage=stage, action=action):
+            values = {"deadline": to_era(action.due_on)}
+            return ACTION_TITLES_WITHHELD[stage] % values, ACTION_BODY_WITHHELD, "/notifications/"
+
+        owner = action.owner
+        if owner.is_active:
+            key = (owner.pk, finding.department_id)
+            if key not in owner_reads:
+                owner_reads[key] = access.may_own(owner, finding)
+            yield Message(
+                owner,
+                f"action:{action.pk}",
+                stage,
+                f"corrective_action.{stage}",
+                render if owner_reads[key] else render_withheld,
+            )
+        # The assigned auditors read the finding.
+        for user in auditors.get((finding.cycle_id, finding.department_id), []):
+            if user.is_active and user.pk != owner.pk:
+                yield Message(
+                    user, f"action:{action.pk}", stage, f"corrective_action.{stage}", render
+                )
 
 
 @shared_task(**REMINDER_TASK_OPTIONS)
@@ -95,14 +125,10 @@ def _inspection_messages(today):
                 path,
             )
 
-        # The department head and the chiefs of its sections answer it.
-        answerers = User.objects.filter(is_active=True).filter(
-            Exists(
-                RoleAssignment.objects.filter(user_id=OuterRef("pk"))
-                .filter(role__in=[Role.DEPARTMENT_HEAD, Role.SECTION_CHIEF])
-                .filter(subtree_q("department__", [inspection.department_id]))
-            )
-        )
+        # The department head and the chiefs of its sections answer it: the people who
+        # read the department's audit work (the rule that names corrective action owners,
+        # without the city-wide roles).
+        answerers = nameable_people(inspection.department, members=False)
         for user in answerers.only(*RECIPIENT_FIELDS):
             yield Message(user, f"inspection:{inspection.pk}", stage, f"inspection.{stage}", render)
 

@@ -297,8 +297,7 @@ def _visible_finding(request, pk):
 @allowed_if(access.uses_audits)
 def finding_detail(request, pk):
     finding = _visible_finding(request, pk)
-    auditing = access.audits(request.user, finding.cycle, finding.department)
-    acting = access.acts_for_department(request.user, finding.department)
+    form = None
     if request.method == "POST":
         form = FindingForm(request.POST, instance=Finding.objects.get(pk=pk))
         if form.is_valid():
@@ -310,8 +309,17 @@ def finding_detail(request, pk):
                 return redirect("audit-finding", pk=pk)
             except ValidationError as error:
                 _messages_from(request, error)
-    else:
+    return _finding_page(request, finding, form=form)
+
+
+def _finding_page(request, finding, *, form=None, action_form=None, status=200):
+    auditing = access.audits(request.user, finding.cycle, finding.department)
+    acting = access.acts_for_department(request.user, finding.department)
+    editable = not finding.is_closed
+    if auditing and editable and form is None:
         form = FindingForm(instance=finding)
+    if acting and editable and action_form is None:
+        action_form = CorrectiveActionForm(finding=finding)
     return render(
         request,
         "audits/finding_detail.html",
@@ -321,12 +329,13 @@ def finding_detail(request, pk):
             "evidence": finding.evidence.all(),
             "revisions": finding.addressed_by.select_related("document"),
             "auditing": auditing,
-            "acting": acting and not finding.is_closed,
-            "form": form if auditing and not finding.is_closed else None,
-            "action_form": CorrectiveActionForm() if acting and not finding.is_closed else None,
+            "acting": acting and editable,
+            "form": form if auditing and editable else None,
+            "action_form": action_form if acting and editable else None,
             "reason_form": ReasonForm() if auditing else None,
             "evidence_form": EvidenceForm() if (auditing or acting) else None,
         },
+        status=status,
     )
 
 
@@ -336,15 +345,20 @@ def finding_action(request, pk, action):
     finding = _visible_finding(request, pk)
     try:
         if action == "corrective-action":
-            form = CorrectiveActionForm(request.POST)
-            if not form.is_valid():
-                for errors in form.errors.values():
-                    for error in errors:
-                        messages.error(request, error)
-                return redirect("audit-finding", pk=pk)
-            services.add_corrective_action(
-                finding, by=request.user, request=request, **form.cleaned_data
-            )
+            # Errors come back on the page with what was typed, next to the field.
+            form = CorrectiveActionForm(request.POST, finding=finding)
+            if form.is_valid():
+                try:
+                    services.add_corrective_action(
+                        finding, by=request.user, request=request, **form.cleaned_data
+                    )
+                except ValidationError as error:
+                    if not hasattr(error, "error_dict"):
+                        raise  # about the finding, not a field: a message on the page
+                    for field, field_messages in error.message_dict.items():
+                        form.add_error(field if field in form.fields else None, field_messages)
+            if form.errors:
+                return _finding_page(request, finding, action_form=form)
             messages.success(request, _("Corrective action recorded."))
         elif action == "close":
             services.close_finding(finding, by=request.user, request=request)

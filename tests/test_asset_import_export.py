@@ -339,7 +339,12 @@ BAD_ROWS = {
     "unknown custodian": (
         {"custodian": "nobody"},
         None,
-        (3, "custodian", "No user named %(name)s.", {"name": "nobody"}),
+        (
+            3,
+            "custodian",
+            "Nobody with the user name %(name)s can be chosen here.",
+            {"name": "nobody"},
+        ),
     ),
 }
 

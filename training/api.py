@@ -1,3 +1,4 @@
+import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -6,14 +7,29 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from isms.models import PolicyRevision
+from isms.pickers import VisibleChoiceFilter, VisibleRelatedField
 from isms.roles import oversees_any_department
 
 from . import acknowledgements as acks
 from .models import Acknowledgement, AcknowledgementCampaign
 
 
+def _readable_revisions(user):
+    return PolicyRevision.objects.readable_by(user)
+
+
+class AcknowledgementFilter(django_filters.FilterSet):
+    revision = VisibleChoiceFilter(visible=_readable_revisions)
+
+    class Meta:
+        model = Acknowledgement
+        fields = ["revision"]
+
+
 class AcknowledgementSerializer(serializers.ModelSerializer):
-    revision = serializers.PrimaryKeyRelatedField(queryset=PolicyRevision.objects.all())
+    # A draft, or a revision of a document the caller may not read, is "no such revision"
+    # exactly like an id that does not exist.
+    revision = VisibleRelatedField(model=PolicyRevision, visible=_readable_revisions)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -75,7 +91,7 @@ class AcknowledgementViewSet(
 
     queryset = Acknowledgement.objects.none()  # for the schema; get_queryset() scopes it
     serializer_class = AcknowledgementSerializer
-    filterset_fields = ["revision"]
+    filterset_class = AcknowledgementFilter
 
     def get_queryset(self):
         return (
@@ -111,7 +127,7 @@ class AcknowledgementViewSet(
         parameters=[OpenApiParameter("revision", int, required=True)],
         responses=StatusSerializer,
     )
-    @action(detail=False, methods=["get"], filterset_fields=[], filter_backends=[])
+    @action(detail=False, methods=["get"], filterset_class=None, filter_backends=[])
     def status(self, request):
         if not oversees_any_department(request.user):
             raise PermissionDenied(

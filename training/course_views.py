@@ -141,10 +141,11 @@ def certificate(request, pk):
 @allowed_if(oversees_any_department)
 def completion(request):
     """Course completion per section within what the viewer oversees."""
-    course_list = Course.objects.filter(is_published=True).order_by("-fiscal_year", "title")
+    # Only courses the viewer may follow: another one answers like an unknown id (404).
+    course_list = courses.courses_followed_by(request.user).order_by("-fiscal_year", "title")
     course = None
     if request.GET.get("course"):
-        if not request.GET["course"].isdigit():
+        if not (request.GET["course"].isascii() and request.GET["course"].isdigit()):
             raise Http404
         course = get_object_or_404(course_list, pk=request.GET["course"])
     elif course_list:

@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 
 from isms import audit
 from isms.eras import fiscal_year, to_era
-from isms.models import Role, RoleAssignment, User
+from isms.models import Department, Role, RoleAssignment, User
 from isms.models.organisation import subtree_q
 from isms.notify import enqueue
-from isms.roles import can_publish_revision, departments_overseen
+from isms.roles import CITYWIDE_OVERSIGHT_ROLES, can_publish_revision, departments_overseen
 
 from .models import Attempt, Course, CourseAudience, Enrolment
 
@@ -147,6 +147,35 @@ def submit_attempt(enrolment, answers, *, by, started_at=None, request=None):
         )
     enrolment.save(update_fields=fields)
     return attempt
+
+
+def courses_followed_by(viewer):
+    """Published courses whose completion the viewer may follow: every course for the
+    city-wide oversight roles; for a head or chief, the courses for all staff and those
+    whose audience reaches the units they oversee (never the title of another department's
+    course)."""
+    published = Course.objects.filter(is_published=True)
+    if viewer.has_global_role(*CITYWIDE_OVERSIGHT_ROLES):
+        return published
+    overseen = departments_overseen(viewer)
+    audience_units = Course.departments.through.objects.filter(course_id=OuterRef("pk"))
+    # A course for a unit reaches the units below it and the unit itself; the viewer's
+    # units lie below, at or above it.
+    reaches = audience_units.filter(
+        Q(department__in=overseen)
+        | Q(department__in=overseen.values("parent_id"))
+        | Q(
+            department__in=Department.objects.filter(pk__in=overseen.values("parent_id")).values(
+                "parent_id"
+            )
+        )
+    )
+    enrolled_here = Enrolment.objects.filter(course_id=OuterRef("pk"), user__section__in=overseen)
+    return published.filter(
+        Q(audience=CourseAudience.ALL_STAFF)
+        | Q(Q(audience=CourseAudience.DEPARTMENTS) & Q(Exists(reaches)))
+        | Q(Q(audience=CourseAudience.ROLES) & Q(Exists(enrolled_here)))
+    )
 
 
 def completion_by_section(course, viewer):

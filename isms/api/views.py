@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from .. import policy_actions
 from ..models import Department, PolicyDocument, PolicyRevision, RevisionStatus, RoleAssignment
+from ..pickers import VisibleChoiceFilter
 from ..rendering import unified_diff
 from ..roles import can_manage_policy
 from . import serializers as s
@@ -102,6 +103,8 @@ class PolicyDocumentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class RevisionFilter(filters.FilterSet):
+    document = VisibleChoiceFilter(visible=PolicyDocument.objects.visible_to)
+
     class Meta:
         model = PolicyRevision
         fields = ["document", "status"]

@@ -82,11 +82,14 @@ def revision_diff(request, code):
 
 
 def _visible_document(request, code):
-    """(document, None) when the person may read it; (None, response) otherwise: a login
-    page for anonymous visitors, 404 for staff outside the audience, who learn nothing,
-    not even that the document exists."""
-    document = get_object_or_404(PolicyDocument, code=code)
-    if document.is_visible_to(request.user):
+    """(document, None) when the person may read it; (None, response) otherwise.
+
+    A document the person may not read answers exactly like a code that does not exist, so
+    the answer never tells that it exists: a login page for every anonymous visitor (the
+    link in a mail works once they sign in), 404 for signed-in staff outside the
+    audience."""
+    document = PolicyDocument.objects.filter(code=code).first()
+    if document is not None and document.is_visible_to(request.user):
         return document, None
     if not request.user.is_authenticated:
         return None, redirect_to_login(request.get_full_path())

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0003_search_indexes'),
+        ('assets', '0004_history_confidentiality'),
     ]
 
     operations = [

@@ -1,0 +1,217 @@
+"""Who may be named on an object: the owner of a corrective action, the custodian of an
+asset, any person a form, the API, an import or the admin puts on something a unit owns.
+
+A person named on an object is shown it, reminded of it and mailed about it, so they must be
+someone allowed to read it. The one rule, used by every app:
+
+- the person is active, and
+- they belong to the object's department (their own unit is the department or one of its
+  sections) or hold a department head's or section chief's role there (or above it), or
+- they hold one of the city-wide roles that read every such object.
+
+An app that shows its objects only to the department's heads and chiefs (audit findings)
+narrows "belong to" to those roles with `members=False`.
+
+The same module keeps the rule for ids in filters and choice fields: a value the caller may
+not see is refused exactly like one that does not exist, so the answer tells nothing.
+"""
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import Department, RoleAssignment
+from .models.organisation import DEPARTMENTAL_ROLES, DepartmentKind
+
+# One message whether the user name is unknown, inactive or of another department: the
+# answer must not tell an outsider which user names exist elsewhere.
+NOT_NAMEABLE = _("Nobody with the user name %(name)s can be chosen here.")
+
+
+def department_of(unit):
+    """The department (部) a unit belongs to: itself unless it is a section."""
+    if unit.kind == DepartmentKind.SECTION and unit.parent_id:
+        return unit.parent_id
+    return unit.pk
+
+
+def departments_of(units):
+    """The departments (部) of `units` (a queryset of units): a section's department is
+    the unit above it; any other unit is its own."""
+    sections = units.filter(kind=DepartmentKind.SECTION, parent__isnull=False)
+    return Department.objects.filter(
+        Q(pk__in=sections.values("parent_id")) | Q(pk__in=units.exclude(pk__in=sections))
+    )
+
+
+def _people_of(departments, *, org_wide_roles, members):
+    User = get_user_model()
+    # The departments and their sections; and the units above them, whose heads oversee
+    # the department too.
+    units = Department.objects.filter(
+        Q(pk__in=departments) | Q(parent__in=departments, kind=DepartmentKind.SECTION)
+    )
+    above = Department.objects.filter(
+        Q(pk__in=departments.values("parent_id"))
+        | Q(
+            pk__in=Department.objects.filter(pk__in=departments.values("parent_id")).values(
+                "parent_id"
+            )
+        )
+    )
+    roles_here = RoleAssignment.objects.filter(
+        user_id=OuterRef("pk"), role__in=DEPARTMENTAL_ROLES
+    ).filter(Q(department__in=units) | Q(department__in=above))
+    allowed = Q(Exists(roles_here))
+    if members:
+        allowed |= Q(section__in=units)
+    if org_wide_roles:
+        allowed |= Q(
+            Exists(
+                RoleAssignment.objects.filter(
+                    user_id=OuterRef("pk"), role__in=org_wide_roles, department__isnull=True
+                )
+            )
+        )
+    return User.objects.filter(allowed, is_active=True)
+
+
+def nameable_people(unit, *, org_wide_roles=(), members=True):
+    """Active people who may be named on an object owned by `unit` (a queryset)."""
+    return _people_of(
+        Department.objects.filter(pk=department_of(unit)),
+        org_wide_roles=org_wide_roles,
+        members=members,
+    )
+
+
+def nameable_for_any(units, *, org_wide_roles=(), members=True):
+    """People who may be named for at least one of `units` (a queryset): a form's picker
+    offers them before the unit is chosen; the service checks the unit that is chosen."""
+    return _people_of(departments_of(units), org_wide_roles=org_wide_roles, members=members)
+
+
+def may_be_named(person, unit, **rule):
+    return (
+        person is not None
+        and person.is_active
+        and nameable_people(unit, **rule).filter(pk=person.pk).exists()
+    )
+
+
+def check_nameable(person, unit, *, field, **rule):
+    """Raise a ValidationError on `field` unless the person may be named for the unit."""
+    if person is not None and not may_be_named(person, unit, **rule):
+        raise ValidationError({field: NOT_NAMEABLE % {"name": person.get_username()}})
+
+
+# --- the picker in forms and the API --------------------------------------------------
+
+# A department has a few hundred people at most; the list is a convenience, the rule is
+# checked on what is sent.
+PICKER_LIMIT = 500
+
+
+class PersonPickerInput(forms.TextInput):
+    """A user-name box that offers, through a <datalist>, only the people who may be
+    chosen (never anyone of another department)."""
+
+    people = None
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = dict(attrs or {})
+        list_id = f"{attrs.get('id') or name}-choices"
+        attrs.update({"list": list_id, "autocomplete": "off"})
+        html = super().render(name, value, attrs, renderer)
+        people = self.people.order_by("username")[:PICKER_LIMIT] if self.people is not None else []
+        options = format_html_join(
+            "", '<option value="{}">{}</option>', ((p.username, str(p)) for p in people)
+        )
+        return html + format_html(
+            '<datalist id="{}" data-testid="{}-choices">{}</datalist>', list_id, name, options
+        )
+
+
+class PersonField(forms.CharField):
+    """A person by user name, among `people` (a queryset the form sets from the rule)."""
+
+    widget = PersonPickerInput
+
+    def __init__(self, *args, people=None, **kwargs):
+        kwargs.setdefault("max_length", 150)
+        super().__init__(*args, **kwargs)
+        self.people = people
+
+    @property
+    def people(self):
+        return self._people
+
+    @people.setter
+    def people(self, queryset):
+        self._people = queryset
+        self.widget.people = queryset
+
+    def clean(self, value):
+        username = super().clean(value).strip()
+        if not username:
+            return None
+        people = self.people if self.people is not None else get_user_model().objects.none()
+        person = people.filter(username=username).first()
+        if person is None:
+            raise forms.ValidationError(NOT_NAMEABLE % {"name": username}, code="not_nameable")
+        return person
+
+
+class PersonRelatedField(serializers.SlugRelatedField):
+    """A person by user name in the API. Unknown, inactive and not-allowed names get the
+    same error (the service applies the rule for the object's unit)."""
+
+    default_error_messages = {
+        "does_not_exist": _("Nobody with the user name {value} can be chosen here."),
+        "invalid": _("Give a user name."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", get_user_model().objects.filter(is_active=True))
+        super().__init__(slug_field="username", **kwargs)
+
+
+# --- ids in filters --------------------------------------------------------------------
+
+
+class VisibleChoiceFilter(django_filters.ModelChoiceFilter):
+    """A filter by an object's id that accepts only objects the caller may see.
+
+    `visible` is called with the request's user and returns that queryset. An id of an
+    object the caller may not see is refused with the same 400 as an id that does not
+    exist, instead of an answer with no rows that would tell it exists."""
+
+    def __init__(self, *args, visible, **kwargs):
+        self._visible = visible
+        super().__init__(*args, queryset=self._queryset_for, **kwargs)
+
+    def _queryset_for(self, request):
+        user = getattr(request, "user", None)
+        if user is None:
+            return self.model._meta.get_field(self.field_name).related_model.objects.none()
+        return self._visible(user)
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """An object by id in the API, among those the caller may see: an id of an object they
+    may not see gets the same "does not exist" error as an id that does not exist."""
+
+    def __init__(self, *, model, visible, **kwargs):
+        self._model, self._visible = model, visible
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return self._model.objects.none()
+        return self._visible(request.user)
