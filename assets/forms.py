@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from isms.forms import IdField, strict_formfield
+
 from .access import assignable_sections
 from .models import Asset, Axis, ClassificationLevel, RelationKind
 
@@ -19,6 +21,7 @@ class AssetForm(forms.ModelForm):
 
     class Meta:
         model = Asset
+        formfield_callback = strict_formfield
         fields = [
             "name",
             "kind",
@@ -82,7 +85,7 @@ class AssetForm(forms.ModelForm):
 
 class RelationForm(forms.Form):
     kind = forms.ChoiceField(label=_("Relation"), choices=RelationKind.choices)
-    target = forms.IntegerField(label=_("Related asset (number)"), min_value=1)
+    target = IdField(label=_("Related asset (number)"))
     sanitised = forms.BooleanField(label=_("through sanitisation (無害化)"), required=False)
 
 
