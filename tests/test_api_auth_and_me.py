@@ -61,6 +61,17 @@ def test_a_missing_password_is_refused_with_400(api, people):
     assert "password" in response.json()
 
 
+@pytest.mark.parametrize(
+    "field", [{"username": "x" * 10_000}, {"password": "x" * 10_000}, {"username": "a\x00b"}]
+)
+def test_an_oversized_or_nul_credential_is_refused_with_400(api, people, field):
+    # A 10,000-character user name once reached the lockout log (varchar 255): a 500.
+    response = api.post(TOKEN_URL, {"username": "staff_joho", "password": PASSWORD, **field})
+    assert response.status_code == 400
+    assert set(response.json()) == set(field)
+    assert not Token.objects.filter(user=people["staff"]).exists()
+
+
 def test_an_inactive_user_gets_no_token(api, people):
     people["staff"].is_active = False
     people["staff"].save()

@@ -122,3 +122,71 @@ def test_no_generated_request_breaks_the_api(api_schema, known_ids, people, role
     started = datetime.datetime.now()
     cases = fuzz(api_schema, known_ids, role, people[role])
     assert len(cases) >= CASES_PER_ROLE, (len(cases), datetime.datetime.now() - started)
+
+
+# What the fuzzing found, pinned down one by one.
+
+
+@pytest.fixture
+def evidence(known_ids):
+    return Evidence.objects.filter(finding__isnull=False).get()
+
+
+@pytest.mark.parametrize("suffix", ["", "download/"])
+@pytest.mark.parametrize("evidence_id", ["abc", "²", "1.5", str(2**63), "9" * 30])
+def test_a_malformed_evidence_id_is_404_with_a_json_reason(api_as, evidence, suffix, evidence_id):
+    response = api_as("auditor").get(f"/api/evidence/{evidence_id}/{suffix}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_the_evidence_itself_is_still_found_by_its_id(api_as, evidence):
+    response = api_as("auditor").get(f"/api/evidence/{evidence.pk}/")
+    assert response.status_code == 200
+    assert response.json()["sha256"] == evidence.sha256
+
+
+def test_a_path_that_matches_no_api_route_is_a_json_404(api_as, people):
+    response = api_as("staff").get("/api/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("value", ["²", "１２", "abc", "", "0", str(2**63)])
+def test_a_malformed_revision_id_in_the_status_query_is_400_with_the_reason(
+    api_as, standard, value
+):
+    response = api_as("admin").get("/api/acknowledgements/status/", {"revision": value})
+    assert response.status_code == 400
+    assert response.json()["revision"]
+
+
+@pytest.mark.parametrize("value", ["²", "abc", str(2**63)])
+def test_a_malformed_revision_to_compare_with_is_400_with_the_reason(api_as, standard, value):
+    response = api_as("staff").get(f"/api/revisions/{standard.pk}/diff/", {"against": value})
+    assert response.status_code == 400
+    assert response.json()["against"]
+
+
+@pytest.mark.parametrize("url", ["/api/assets/{}/", "/api/findings/{}/", "/api/revisions/{}/"])
+def test_an_id_beyond_any_database_id_is_404(api_as, known_ids, url):
+    assert api_as("auditor").get(url.format("9" * 30)).status_code == 404
+
+
+def test_a_nul_in_an_answer_comment_is_400_and_nothing_is_saved(api_as, known_ids, people):
+    answer = Answer.objects.filter(inspection__department__code="somu").first()
+    response = api_as("head").post(
+        "/api/answers/",
+        {
+            "inspection": answer.inspection_id,
+            "item": answer.item_id,
+            "result": "partly",
+            "comment": "一部\x00のみ",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["comment"]
+    answer.refresh_from_db()
+    assert (answer.result, answer.comment) == ("compliant", "点検済み")
