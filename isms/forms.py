@@ -57,7 +57,7 @@ class IdField(StrictIntegerField):
         super().__init__(**kwargs)
 
 
-def id_or_404(value, *, required=True):
+def id_or_404(value, *, required=True, message=None):
     """An id read from a URL's query string or a posted value: None when absent and not
     required, Http404 when malformed or out of range (an id that cannot exist is answered
     like one that does not)."""
@@ -65,7 +65,7 @@ def id_or_404(value, *, required=True):
     try:
         return field.clean(value)
     except forms.ValidationError:
-        raise Http404 from None
+        raise Http404(message or "") from None
 
 
 class BoundedDateField(forms.DateField):

@@ -63,8 +63,9 @@ def revision_diff(request, code):
         return denied
     readable = PolicyRevision.objects.readable_by(request.user).filter(document=document)
     # Revision numbers, read like ids: malformed is as unknown as missing.
-    old = get_object_or_404(readable, number=id_or_404(request.GET.get("from")))
-    new = get_object_or_404(readable, number=id_or_404(request.GET.get("to")))
+    message = _("Choose two revisions to compare.")
+    old = get_object_or_404(readable, number=id_or_404(request.GET.get("from"), message=message))
+    new = get_object_or_404(readable, number=id_or_404(request.GET.get("to"), message=message))
     return render(
         request,
         "policy/revision_diff.html",
