@@ -208,7 +208,10 @@ class AssetViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("output", str, enum=["csv", "xlsx"])],
-        responses={(200, "text/csv"): bytes},
+        responses={
+            (200, "text/csv"): bytes,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes,
+        },
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):

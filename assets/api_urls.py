@@ -1,7 +1,7 @@
-from rest_framework.routers import SimpleRouter
+from isms.api.routers import Router
 
 from .api import AssetViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("assets", AssetViewSet, basename="api-asset")
 urlpatterns = router.urls

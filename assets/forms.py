@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from isms.forms import IdField, strict_formfield
 from isms.pickers import NOT_NAMEABLE, PersonField
 
 from .access import assignable_sections, may_keep, possible_custodians_for
@@ -18,6 +19,7 @@ class AssetForm(forms.ModelForm):
 
     class Meta:
         model = Asset
+        formfield_callback = strict_formfield
         fields = [
             "name",
             "kind",
@@ -76,7 +78,7 @@ class AssetForm(forms.ModelForm):
 
 class RelationForm(forms.Form):
     kind = forms.ChoiceField(label=_("Relation"), choices=RelationKind.choices)
-    target = forms.IntegerField(label=_("Related asset (number)"), min_value=1)
+    target = IdField(label=_("Related asset (number)"))
     sanitised = forms.BooleanField(label=_("through sanitisation (無害化)"), required=False)
 
 

@@ -161,8 +161,13 @@ def _add_errors(form, error):
 def asset_review(request, pk):
     asset = _visible_or_404(request, pk)
     form = ReviewForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    services.mark_reviewed(asset, by=request.user, note=note, request=request)
+    if not form.is_valid():
+        # Not recorded with the note dropped: the reviewer is told what to correct.
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("asset-detail", pk=pk)
+    services.mark_reviewed(asset, by=request.user, note=form.cleaned_data["note"], request=request)
     messages.success(request, _("Review recorded."))
     return redirect("asset-detail", pk=pk)
 

@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -494,7 +494,8 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = EvidenceSerializer
 
     def get_object(self):
-        evidence = get_object_or_404(
+        # DRF's get_object_or_404 answers 404, not 500, for an id that is not a number.
+        evidence = generics.get_object_or_404(
             Evidence.objects.select_related("answer"), pk=self.kwargs["pk"]
         )
         if not services.can_download(self.request.user, evidence):

@@ -1,8 +1,8 @@
-from rest_framework.routers import SimpleRouter
+from isms.api.routers import Router
 
 from . import api
 
-router = SimpleRouter()
+router = Router()
 router.register("audit-cycles", api.CycleViewSet, basename="api-audit-cycle")
 router.register("checklist-items", api.ChecklistItemViewSet, basename="api-checklist-item")
 router.register("inspections", api.InspectionViewSet, basename="api-inspection")

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from isms.forms import DateInput
+from isms.forms import BoundedDateField, DateInput, strict_formfield
 from isms.models import Department, PolicyRevision, RevisionStatus
 from isms.pickers import PersonField
 
@@ -19,6 +19,7 @@ class CycleForm(forms.ModelForm):
 
     class Meta:
         model = Cycle
+        formfield_callback = strict_formfield
         fields = ["name", "kind", "fiscal_year", "checklist", "starts_on", "due_on"]
         widgets = {"starts_on": DateInput(), "due_on": DateInput()}
 
@@ -64,6 +65,7 @@ class ReasonForm(forms.Form):
 class FindingForm(forms.ModelForm):
     class Meta:
         model = Finding
+        formfield_callback = strict_formfield
         fields = [
             "title",
             "area",
@@ -89,7 +91,7 @@ class FromAnswerForm(forms.Form):
 class CorrectiveActionForm(forms.Form):
     owner = PersonField(label=_("Owner (user name)"))
     plan = forms.CharField(label=_("Plan"), widget=forms.Textarea(attrs={"rows": 3}))
-    due_on = forms.DateField(label=_("Due"), widget=DateInput())
+    due_on = BoundedDateField(label=_("Due"), widget=DateInput())
 
     def __init__(self, *args, finding, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,3 +118,41 @@ class CiteForm(forms.Form):
 
 
 RESULT_CHOICES = [("", "—")] + list(Result.choices)
+
+
+class AnswersForm(forms.Form):
+    """The answers to a self-inspection, a result and a comment per checklist item
+    (fields result-<item id> and comment-<item id>). An item left without a result is not
+    answered."""
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = list(items)
+        for item in self.items:
+            self.fields[f"result-{item.pk}"] = forms.ChoiceField(
+                label=_("Result"),
+                choices=RESULT_CHOICES,
+                required=False,
+                widget=forms.Select(
+                    attrs={"form": "answers", "data-testid": f"result-{item.number}"}
+                ),
+            )
+            self.fields[f"comment-{item.pk}"] = forms.CharField(
+                label=_("Comment"),
+                required=False,
+                widget=forms.Textarea(attrs={"form": "answers", "rows": 1}),
+            )
+
+    def fields_for(self, item):
+        return self[f"result-{item.pk}"], self[f"comment-{item.pk}"]
+
+    def answers(self):
+        """{item id: (result, comment)} for the items given a result."""
+        return {
+            item.pk: (
+                self.cleaned_data[f"result-{item.pk}"],
+                self.cleaned_data[f"comment-{item.pk}"].strip(),
+            )
+            for item in self.items
+            if self.cleaned_data[f"result-{item.pk}"]
+        }

@@ -14,7 +14,7 @@ from isms.roles import can_manage_policy
 
 from . import access, reports, services
 from .forms import (
-    RESULT_CHOICES,
+    AnswersForm,
     AssignForm,
     CiteForm,
     CorrectiveActionForm,
@@ -149,40 +149,52 @@ def _visible_inspection(request, pk):
 def inspection_detail(request, pk):
     inspection = _visible_inspection(request, pk)
     can_answer = access.answers_for(request.user, inspection) and not inspection.is_locked
-    if request.method == "POST":
-        if not can_answer:
-            raise PermissionDenied
-        item_ids = set(inspection.cycle.checklist.items.values_list("pk", flat=True))
-        answers = {}
-        for item_id in item_ids:
-            result = request.POST.get(f"result-{item_id}", "")
-            if result:
-                answers[item_id] = (result, request.POST.get(f"comment-{item_id}", "").strip())
-        try:
-            services.save_answers(inspection, answers, by=request.user, request=request)
-            if "submit" in request.POST:
-                services.submit(inspection, by=request.user, request=request)
-                messages.success(request, _("Submitted. The answers are locked."))
-            else:
-                messages.success(request, _("Answers saved."))
-        except ValidationError as error:
-            _messages_from(request, error)
-        return redirect("audit-inspection", pk=pk)
+    items = list(inspection.cycle.checklist.items.all())
     answers = {
         a.item_id: a
         for a in inspection.answers.select_related("finding").annotate(
             evidence_count=Count("evidence")
         )
     }
+    form = None
+    if can_answer:
+        form = AnswersForm(
+            request.POST if request.method == "POST" else None,
+            items=items,
+            initial={
+                key: value
+                for item_id, answer in answers.items()
+                for key, value in (
+                    (f"result-{item_id}", answer.result),
+                    (f"comment-{item_id}", answer.comment),
+                )
+            },
+        )
+    if request.method == "POST":
+        if not can_answer:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.save_answers(inspection, form.answers(), by=request.user, request=request)
+                if "submit" in request.POST:
+                    services.submit(inspection, by=request.user, request=request)
+                    messages.success(request, _("Submitted. The answers are locked."))
+                else:
+                    messages.success(request, _("Answers saved."))
+            except ValidationError as error:
+                _messages_from(request, error)
+            return redirect("audit-inspection", pk=pk)
+        # Shown again with the reasons, and with what the person typed.
+        messages.error(request, _("Nothing was saved: correct the answers marked below."))
     groups = []
     for area, label in Area.choices:
-        items = [
-            (item, answers.get(item.pk))
-            for item in inspection.cycle.checklist.items.all()
+        rows = [
+            (item, answers.get(item.pk), *(form.fields_for(item) if form else (None, None)))
+            for item in items
             if item.area == area
         ]
-        if items:
-            groups.append((label, items))
+        if rows:
+            groups.append((label, rows))
     auditing = access.audits(request.user, inspection.cycle, inspection.department)
     return render(
         request,
@@ -192,7 +204,6 @@ def inspection_detail(request, pk):
             "groups": groups,
             "can_answer": can_answer,
             "auditing": auditing,
-            "result_choices": RESULT_CHOICES,
             "return_form": ReasonForm() if auditing else None,
             "from_answer_form": FromAnswerForm() if auditing else None,
             "evidence_form": EvidenceForm() if can_answer else None,

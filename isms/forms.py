@@ -1,7 +1,106 @@
+"""The core's forms, and the fields every app's forms and views use for raw input.
+
+Every value a person sends reaches the portal through a form field: Django's text fields
+already refuse NUL characters, which PostgreSQL cannot store; the integer fields here also
+refuse digits that are not ASCII ("²" passes str.isdigit() but not int()) and values
+outside what the database column holds, so bad input is a field error, never a 500."""
+
+import datetime
+import re
+
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core import validators
+from django.db import models
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from .models import PolicyRevision
+
+ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
+# PostgreSQL's bigint, the type of every primary key (BigAutoField).
+MAX_ID = 2**63 - 1
+# PostgreSQL's integer, the type of IntegerField columns.
+MAX_INTEGER = 2**31 - 1
+# Far beyond any password a person types; hashing megabytes would tie up a worker.
+MAX_PASSWORD_LENGTH = 1024
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(2199, 12, 31)
+
+
+class StrictIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits, within the range of an integer column unless
+    narrowed further."""
+
+    default_error_messages = {"invalid": _("Enter a whole number.")}
+
+    def __init__(self, *, min_value=-MAX_INTEGER - 1, max_value=MAX_INTEGER, **kwargs):
+        super().__init__(min_value=min_value, max_value=max_value, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not ASCII_INTEGER.fullmatch(text):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(text)
+
+
+class IdField(StrictIntegerField):
+    """The id (primary key) of an object."""
+
+    default_error_messages = {"invalid": _("Enter the number of an existing record.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+def id_or_404(value, *, required=True, message=None):
+    """An id read from a URL's query string or a posted value: None when absent and not
+    required, Http404 when malformed or out of range (an id that cannot exist is answered
+    like one that does not)."""
+    field = IdField(required=required)
+    try:
+        return field.clean(value)
+    except forms.ValidationError:
+        raise Http404(message or "") from None
+
+
+class BoundedDateField(forms.DateField):
+    """A date within the years the portal's records can sensibly carry: a deadline in the
+    year 9999 or 1 would overflow the date arithmetic of reminders and era display."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators += [
+            validators.MinValueValidator(EARLIEST_DATE),
+            validators.MaxValueValidator(LATEST_DATE),
+        ]
+
+
+def strict_formfield(model_field, **kwargs):
+    """A ModelForm's Meta.formfield_callback: integer columns get a StrictIntegerField,
+    date columns a BoundedDateField."""
+    if isinstance(model_field, models.IntegerField) and not model_field.choices:
+        kwargs.setdefault("form_class", StrictIntegerField)
+    elif type(model_field) is models.DateField:
+        kwargs.setdefault("form_class", BoundedDateField)
+    return model_field.formfield(**kwargs)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the length limits it only shows in the widget enforced: a
+    longer user name would reach the lockout log (django-axes), whose column it overflows."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(validators.MaxLengthValidator(username.max_length))
+        self.fields["password"].validators.append(
+            validators.MaxLengthValidator(MAX_PASSWORD_LENGTH)
+        )
 
 
 class DateInput(forms.DateInput):
@@ -14,6 +113,7 @@ class DateInput(forms.DateInput):
 class RevisionForm(forms.ModelForm):
     class Meta:
         model = PolicyRevision
+        formfield_callback = strict_formfield
         fields = ["title", "effective_date", "is_material", "change_summary", "body"]
         widgets = {
             "effective_date": DateInput(),
@@ -27,7 +127,7 @@ class ReturnForm(forms.Form):
 
 
 class PublishForm(forms.Form):
-    deadline = forms.DateField(
+    deadline = BoundedDateField(
         label=_("Acknowledgement deadline"),
         required=False,
         widget=DateInput(),
@@ -39,5 +139,5 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), required=False)
     actor = forms.CharField(label=_("Actor (user name)"), required=False)
     target_type = forms.CharField(label=_("Target type"), required=False)
-    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    until = forms.DateField(label=_("Until"), required=False, widget=DateInput())
+    since = BoundedDateField(label=_("From"), required=False, widget=DateInput())
+    until = BoundedDateField(label=_("Until"), required=False, widget=DateInput())

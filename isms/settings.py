@@ -267,9 +267,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="isms@localhost")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000")
 
 REST_FRAMEWORK = {
+    # Token first: DRF answers an anonymous caller with the first class's WWW-Authenticate
+    # challenge, 401 (session authentication has none, which made it 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -292,6 +294,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "isms.api.schema.document_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RevisionStatusEnum": "isms.models.policy.RevisionStatus",
         "AssetStatusEnum": "assets.models.AssetStatus",

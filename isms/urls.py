@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from .forms import LoginForm
 from .views import home, imports, manage, notifications, policy
 
 urlpatterns = [
@@ -33,9 +34,18 @@ urlpatterns = [
     path("acknowledgements/", include("training.urls")),
     path("assets/", include("assets.urls")),
     path("audits/", include("audits.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", home.set_language, name="set_language"),
     path("api/", include("isms.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "isms.views.errors.bad_request"
+handler403 = "isms.views.errors.permission_denied"
+handler404 = "isms.views.errors.page_not_found"
+handler500 = "isms.views.errors.server_error"

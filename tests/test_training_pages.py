@@ -340,19 +340,22 @@ def test_an_answer_that_is_not_a_choice_counts_as_unanswered(client, people, cou
     assert not Attempt.objects.exists()
 
 
-def test_a_choice_of_another_question_is_a_wrong_answer(client, people, course):
+def test_a_choice_of_another_question_is_refused_and_no_attempt_is_counted(client, people, course):
     client.force_login(people["staff"])
     first, second = course.questions.all()
     right_of_first = str(first.choices.get(is_correct=True).pk)
 
-    client.post(
+    response = client.post(
         f"/training/courses/{course.pk}/",
         {f"q{first.pk}": right_of_first, f"q{second.pk}": right_of_first},
     )
 
+    # Not a choice of that question: the quiz is shown again with the error.
+    assert response.status_code == 200
+    assert 'class="error"' in response.content.decode()
     enrolment = enrolment_of(course, people["staff"])
-    assert enrolment.best_score == 50
-    assert enrolment.completed_at is None
+    assert enrolment.best_score is None
+    assert not enrolment.attempts.exists()
 
 
 def test_a_course_without_a_quiz_is_completed_by_confirming(client, people, make_course):

@@ -1,11 +1,12 @@
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from isms.api.fields import IdField, query_params
 from isms.models import PolicyRevision
 from isms.pickers import VisibleChoiceFilter, VisibleRelatedField
 from isms.roles import oversees_any_department
@@ -77,6 +78,10 @@ class DepartmentCountSerializer(serializers.Serializer):
     sections = SectionCountSerializer(many=True)
 
 
+class StatusQuerySerializer(serializers.Serializer):
+    revision = IdField(help_text="id of the revision whose campaign to show")
+
+
 class StatusSerializer(serializers.Serializer):
     revision = serializers.IntegerField()
     deadline = serializers.DateField()
@@ -123,10 +128,7 @@ class AcknowledgementViewSet(
         page = self.paginate_queryset(acks.pending_campaigns(request.user))
         return self.get_paginated_response(PendingSerializer(page, many=True).data)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("revision", int, required=True)],
-        responses=StatusSerializer,
-    )
+    @extend_schema(parameters=[StatusQuerySerializer], responses=StatusSerializer)
     @action(detail=False, methods=["get"], filterset_class=None, filter_backends=[])
     def status(self, request):
         if not oversees_any_department(request.user):
@@ -134,10 +136,7 @@ class AcknowledgementViewSet(
                 "Only department heads, section chiefs and the CISO's office "
                 "follow acknowledgement status."
             )
-        try:
-            revision_id = int(request.query_params.get("revision", ""))
-        except ValueError:
-            raise ValidationError({"revision": ["Give the id of a revision."]}) from None
+        revision_id = query_params(request, StatusQuerySerializer)["revision"]
         campaign = get_object_or_404(
             acks.campaigns_visible_to(request.user), revision_id=revision_id
         )

@@ -1,7 +1,7 @@
-from rest_framework.routers import SimpleRouter
+from isms.api.routers import Router
 
 from .api import AcknowledgementViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("acknowledgements", AcknowledgementViewSet, basename="api-acknowledgement")
 urlpatterns = router.urls

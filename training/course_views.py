@@ -11,9 +11,11 @@ from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
 from isms.exports import XLSX_CONTENT_TYPE, csv_lines, xlsx_file
+from isms.forms import id_or_404
 from isms.roles import CITYWIDE_OVERSIGHT_ROLES, departments_overseen, oversees_any_department
 
 from . import courses
+from .forms import QuizForm
 from .models import Course, CourseFile, Enrolment
 
 
@@ -52,41 +54,42 @@ def course_detail(request, pk):
     course, enrolment = _course_for(request, pk)
     questions = course.questions.prefetch_related("choices")
     result = None
+    form = QuizForm(request.POST if request.method == "POST" else None, questions=questions)
     if request.method == "POST":
         if enrolment is None:
             raise Http404
-        answers = {}
-        for question in questions:
-            value = request.POST.get(f"q{question.pk}")
-            if value and value.isdigit():
-                answers[question.pk] = int(value)
-        try:
-            result = courses.submit_attempt(enrolment, answers, by=request.user, request=request)
-        except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+        if not form.is_valid():
+            messages.error(request, _("Choose one of the answers given for each question."))
         else:
-            enrolment.refresh_from_db()
-            if result.passed:
-                messages.success(
-                    request, _("Passed with %(score)s%%. Well done.") % {"score": result.score}
+            try:
+                result = courses.submit_attempt(
+                    enrolment, form.answers(), by=request.user, request=request
                 )
+            except ValidationError as error:
+                for message in error.messages:
+                    messages.error(request, message)
             else:
-                messages.error(
-                    request,
-                    _(
-                        "%(score)s%%: below the pass mark of %(mark)s%%. "
-                        "Read the material again and retry."
+                enrolment.refresh_from_db()
+                if result.passed:
+                    messages.success(
+                        request, _("Passed with %(score)s%%. Well done.") % {"score": result.score}
                     )
-                    % {"score": result.score, "mark": course.pass_mark},
-                )
+                else:
+                    messages.error(
+                        request,
+                        _(
+                            "%(score)s%%: below the pass mark of %(mark)s%%. "
+                            "Read the material again and retry."
+                        )
+                        % {"score": result.score, "mark": course.pass_mark},
+                    )
     return render(
         request,
         "training/course_detail.html",
         {
             "course": course,
             "enrolment": enrolment,
-            "questions": questions,
+            "questions": form.rows(),
             "result": result,
             "attempts": enrolment.attempts.all() if enrolment else [],
             "can_manage": courses.can_manage_courses(request.user),
@@ -144,10 +147,9 @@ def completion(request):
     # Only courses the viewer may follow: another one answers like an unknown id (404).
     course_list = courses.courses_followed_by(request.user).order_by("-fiscal_year", "title")
     course = None
-    if request.GET.get("course"):
-        if not (request.GET["course"].isascii() and request.GET["course"].isdigit()):
-            raise Http404
-        course = get_object_or_404(course_list, pk=request.GET["course"])
+    course_id = id_or_404(request.GET.get("course"), required=False)
+    if course_id is not None:
+        course = get_object_or_404(course_list, pk=course_id)
     elif course_list:
         course = course_list[0]
     rows = courses.completion_by_section(course, request.user) if course else []

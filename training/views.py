@@ -102,6 +102,8 @@ def campaign_status(request, revision_id):
     revision = campaign.revision
     form = StatusFilterForm(request.GET or None)
     section, state = None, None
+    if "section" in form.errors:
+        raise Http404  # a malformed section id is answered like an unknown one
     if form.is_valid():
         state = form.cleaned_data["state"] or None
         if form.cleaned_data["section"]:

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from ..models import Department, PolicyDocument, PolicyRevision, RoleAssignment, User
+from .fields import IdField
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
@@ -10,7 +11,8 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 
 class RoleSerializer(serializers.ModelSerializer):
-    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # None for a city-wide role (CISO, auditor, programme admin).
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = RoleAssignment
@@ -102,6 +104,10 @@ class ReturnSerializer(serializers.Serializer):
 
 class PublishSerializer(serializers.Serializer):
     deadline = serializers.DateField(required=False, allow_null=True)
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    against = IdField(help_text="id of the other revision")
 
 
 class DiffSerializer(serializers.Serializer):

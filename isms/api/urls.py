@@ -2,12 +2,12 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import DefaultRouter
 
 from . import views
 from .imports import ImportJobViewSet
+from .routers import RootRouter
 
-router = DefaultRouter()
+router = RootRouter()
 router.register("departments", views.DepartmentViewSet, basename="api-department")
 router.register("policies", views.PolicyDocumentViewSet, basename="api-policy")
 router.register("revisions", views.RevisionViewSet, basename="api-revision")

@@ -1,13 +1,16 @@
 from axes.helpers import get_cool_off
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
@@ -15,11 +18,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import policy_actions
+from ..forms import MAX_PASSWORD_LENGTH
 from ..models import Department, PolicyDocument, PolicyRevision, RevisionStatus, RoleAssignment
 from ..pickers import VisibleChoiceFilter
 from ..rendering import unified_diff
 from ..roles import can_manage_policy
 from . import serializers as s
+from .fields import query_params
 from .throttling import AddressRateThrottle
 
 
@@ -30,6 +35,20 @@ class TokenThrottle(AddressRateThrottle):
     scope = "token"
 
 
+class TokenRequestSerializer(AuthTokenSerializer):
+    # Bounded like the login form's fields: a longer user name overflows the lockout log.
+    username = serializers.CharField(
+        label=gettext_lazy("Username"), max_length=150, write_only=True
+    )
+    password = serializers.CharField(
+        label=gettext_lazy("Password"),
+        max_length=MAX_PASSWORD_LENGTH,
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        write_only=True,
+    )
+
+
 class ObtainTokenView(ObtainAuthToken):
     """Exchange a user name and password for an API token (throttled, and locked out with
     the login form after repeated failures)."""
@@ -38,6 +57,7 @@ class ObtainTokenView(ObtainAuthToken):
     # here, so none is read (a stale token must not answer 401 before the throttle counts).
     authentication_classes = []
     throttle_classes = [TokenThrottle]
+    serializer_class = TokenRequestSerializer
 
     def post(self, request, *args, **kwargs):
         try:
@@ -60,10 +80,13 @@ class ObtainTokenView(ObtainAuthToken):
 
 
 class MeView(APIView):
+    """The caller, whether they signed in with a token or a session. (A session's user is
+    a lazy proxy whose type() is not the user model: look the user up by the model.)"""
+
     @extend_schema(responses=s.MeSerializer)
     def get(self, request):
         user = (
-            type(request.user)
+            get_user_model()
             .objects.select_related("section")
             .prefetch_related(
                 Prefetch("role_assignments", RoleAssignment.objects.select_related("department"))
@@ -201,19 +224,11 @@ class RevisionViewSet(
             policy_actions.publish, deadline=serializer.validated_data.get("deadline")
         )
 
-    @extend_schema(
-        parameters=[OpenApiParameter("against", int, description="id of the other revision")],
-        responses=s.DiffSerializer,
-    )
+    @extend_schema(parameters=[s.DiffQuerySerializer], responses=s.DiffSerializer)
     @action(detail=True, methods=["get"])
     def diff(self, request, pk=None):
         revision = self.get_object()
-        try:
-            other_id = int(request.query_params.get("against", ""))
-        except ValueError:
-            raise ValidationError(
-                {"against": ["Give the id of the revision to compare with."]}
-            ) from None
+        other_id = query_params(request, s.DiffQuerySerializer)["against"]
         other = get_object_or_404(self.get_queryset(), pk=other_id, document=revision.document)
         old, new = sorted([revision, other], key=lambda r: r.number)
         return Response(

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
+from ..forms import id_or_404
 from ..models import DocumentKind, PolicyDocument, PolicyRevision, RevisionStatus
 from ..models.policy import FROZEN_STATUSES
 from ..portal import rendered_revision_panels
@@ -61,13 +62,10 @@ def revision_diff(request, code):
     if denied:
         return denied
     readable = PolicyRevision.objects.readable_by(request.user).filter(document=document)
-    try:
-        old_number = int(request.GET.get("from", ""))
-        new_number = int(request.GET.get("to", ""))
-    except ValueError:
-        raise Http404(_("Choose two revisions to compare.")) from None
-    old = get_object_or_404(readable, number=old_number)
-    new = get_object_or_404(readable, number=new_number)
+    # Revision numbers, read like ids: malformed is as unknown as missing.
+    message = _("Choose two revisions to compare.")
+    old = get_object_or_404(readable, number=id_or_404(request.GET.get("from"), message=message))
+    new = get_object_or_404(readable, number=id_or_404(request.GET.get("to"), message=message))
     return render(
         request,
         "policy/revision_diff.html",
