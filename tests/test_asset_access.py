@@ -49,9 +49,7 @@ def test_the_visibility_filter_is_sql_subqueries(register, people):
     assert sql.count("SELECT") > 1
 
 
-def test_a_custodian_of_another_section_sees_the_asset_they_keep_and_no_other(
-    register, people
-):
+def test_a_custodian_of_another_section_sees_the_asset_they_keep_and_no_other(register, people):
     from assets.access import visible_history
 
     secret = register["somuka_secret"]  # 総務課, confidentiality 3
