@@ -1,7 +1,8 @@
 """Who may see and change which assets.
 
 - Everyone on the staff sees assets of the lowest confidentiality level (public information)
-  anywhere in the city, and every asset of their own section.
+  anywhere in the city, every asset of their own section, and every asset they keep (its
+  custodian, who may sit in another section of the department: isms.pickers).
 - Section chiefs and department heads see and change every asset of the units they manage
   (the head: the whole department), through the `manage_assets` department permission.
 - Auditors and the CISO's office read everything and change nothing.
@@ -31,7 +32,11 @@ def visible_assets(user, assets=None):
         return assets.none()
     if reads_everything(user):
         return assets
-    visible = Q(confidentiality_rank=PUBLIC_RANK) | Q(section__in=departments_managed(user))
+    visible = (
+        Q(confidentiality_rank=PUBLIC_RANK)
+        | Q(section__in=departments_managed(user))
+        | Q(custodian_id=user.pk)
+    )
     if user.section_id:
         visible |= Q(section_id=user.section_id)
     return assets.filter(visible)
@@ -44,6 +49,8 @@ def visible_history(user, asset):
     made while it was public."""
     history = asset.history.all()
     if reads_everything(user) or (user.section_id and user.section_id == asset.section_id):
+        return history
+    if asset.custodian_id == user.pk:
         return history
     if departments_managed(user).filter(pk=asset.section_id).exists():
         return history

@@ -47,3 +47,17 @@ def test_only_chiefs_and_heads_change_assets_and_only_their_own(register, people
 def test_the_visibility_filter_is_sql_subqueries(register, people):
     sql = str(visible_assets(people["head"]).query)
     assert sql.count("SELECT") > 1
+
+
+def test_a_custodian_of_another_section_sees_the_asset_they_keep_and_no_other(register, people):
+    from assets.access import visible_history
+
+    secret = register["somuka_secret"]  # 総務課, confidentiality 3
+    keeper = people["staff"]  # 情報政策課, the same department (総務部)
+    assert "人事評価記録" not in names(visible_assets(keeper))
+    secret.custodian = keeper
+    secret.save()
+    assert "人事評価記録" in names(visible_assets(keeper))
+    assert list(visible_history(keeper, secret)) == list(secret.history.all())
+    # Their section's colleague, who keeps nothing there, still does not see it.
+    assert "人事評価記録" not in names(visible_assets(people["chief"]))
