@@ -502,7 +502,12 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             raise Http404
         return evidence
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        responses={
+            (200, content_type): bytes
+            for content_type in sorted({t for t, _ in services.EVIDENCE_TYPES.values()})
+        }
+    )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         evidence = self.get_object()

@@ -157,10 +157,13 @@ def test_the_somu_procedures_revision_is_not_found_outside_its_audience(api_as, 
     assert "総務部だけの手順" not in response.content.decode()
 
 
-def test_filtering_revisions_by_a_hidden_document_returns_nothing(api_as, documents):
-    response = api_as("other_head").get("/api/revisions/", {"document": documents["procedure"].pk})
-    assert response.status_code == 200
-    assert response.json()["results"] == []
+def test_filtering_revisions_by_a_hidden_document_answers_like_an_unknown_one(api_as, documents):
+    client = api_as("other_head")
+    hidden = client.get("/api/revisions/", {"document": documents["procedure"].pk})
+    unknown = client.get("/api/revisions/", {"document": 10**9})
+    assert hidden.status_code == unknown.status_code == 400
+    assert "総務部だけの手順" not in hidden.content.decode()
+    assert hidden.json().keys() == unknown.json().keys() == {"document"}
 
 
 def test_a_revision_shows_its_text_fingerprint_and_people(api_as, documents):

@@ -155,6 +155,7 @@ FORMS = {
 # the forms above where a form builds them).
 NO_FORM = {
     "home",
+    "import-job",
     "healthz",
     "public-policy",
     "document-list",

@@ -347,7 +347,7 @@ def test_existing_history_gets_its_classification_from_the_entries(
         cursor.execute("ALTER TABLE assets_assetchange DISABLE TRIGGER USER")
         cursor.execute("UPDATE assets_assetchange SET confidentiality_rank = 9")
         cursor.execute("ALTER TABLE assets_assetchange ENABLE TRIGGER USER")
-    name = "0004_pickers_history_classification"
+    name = "0004_history_confidentiality"
     migration = importlib.import_module(f"assets.migrations.{name}")
     # The models as the migration sees them (without the append-only manager).
     state = MigrationExecutor(connection).loader.project_state(("assets", name))

@@ -337,8 +337,18 @@ def test_the_import_refuses_a_custodian_of_another_department_like_an_unknown_na
     assert not Asset.objects.exists()
 
 
-def test_the_import_page_shows_the_custodian_refusal_on_its_row(as_role, catalogue):
-    response = as_role("chief").post("/assets/import/", {"file": import_file("head_kyoiku")})
+def test_the_import_page_shows_the_custodian_refusal_on_its_row(
+    as_role, catalogue, django_capture_on_commit_callbacks, monkeypatch, settings, tmp_path
+):
+    from isms.celery import app as celery_app
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
+    # The import job runs when the upload commits; its page lists the refused rows.
+    client = as_role("chief")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/assets/import/", {"file": import_file("head_kyoiku")})
+    response = client.get(response["Location"])
     assert response.status_code == 200
     table = page(response).find(testid="import-errors")
     rows = [tuple(td.text for td in tr.find_all("td")) for tr in table.find("tbody").find_all("tr")]

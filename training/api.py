@@ -30,7 +30,14 @@ class AcknowledgementFilter(django_filters.FilterSet):
 class AcknowledgementSerializer(serializers.ModelSerializer):
     # A draft, or a revision of a document the caller may not read, is "no such revision"
     # exactly like an id that does not exist.
-    revision = VisibleRelatedField(model=PolicyRevision, visible=_readable_revisions)
+    revision = VisibleRelatedField(
+        model=PolicyRevision,
+        visible=_readable_revisions,
+        error_messages={
+            "does_not_exist": "No such revision.",
+            "incorrect_type": "No such revision.",
+        },
+    )
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
