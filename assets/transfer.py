@@ -25,7 +25,8 @@ from isms import audit, imports
 from isms.exports import csv_lines, undefuse
 from isms.exports import xlsx_file as write_xlsx
 from isms.imports import ImportRejected, RowError
-from isms.pickers import NOT_NAMEABLE, department_of
+from isms.models.organisation import department_id_of
+from isms.pickers import NOT_NAMEABLE
 
 from .access import assignable_sections, may_keep
 from .models import (
@@ -292,7 +293,7 @@ class RowValidator:
         user = self.users[username]
         if user is None or section is None:
             return user
-        key = (user.pk, department_of(section))
+        key = (user.pk, department_id_of(section))
         if key not in self.custodians:
             self.custodians[key] = may_keep(user, section)
         return user if self.custodians[key] else None

@@ -360,9 +360,4 @@ def department_heads():
     return heads
 
 
-def department_id_of(section):
-    """The department (部) a unit belongs to: itself unless it is a section."""
-    return section.parent_id if section.kind == "section" and section.parent_id else section.pk
-
-
 RECIPIENT_FIELDS = ("pk", "username", "display_name", "email", "language", "section_id")

@@ -26,18 +26,11 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .models import Department, RoleAssignment
-from .models.organisation import DEPARTMENTAL_ROLES, DepartmentKind
+from .models.organisation import DEPARTMENTAL_ROLES, DepartmentKind, department_id_of
 
 # One message whether the user name is unknown, inactive or of another department: the
 # answer must not tell an outsider which user names exist elsewhere.
 NOT_NAMEABLE = _("Nobody with the user name %(name)s can be chosen here.")
-
-
-def department_of(unit):
-    """The department (部) a unit belongs to: itself unless it is a section."""
-    if unit.kind == DepartmentKind.SECTION and unit.parent_id:
-        return unit.parent_id
-    return unit.pk
 
 
 def departments_of(units):
@@ -84,7 +77,7 @@ def _people_of(departments, *, org_wide_roles, members):
 def nameable_people(unit, *, org_wide_roles=(), members=True):
     """Active people who may be named on an object owned by `unit` (a queryset)."""
     return _people_of(
-        Department.objects.filter(pk=department_of(unit)),
+        Department.objects.filter(pk=department_id_of(unit)),
         org_wide_roles=org_wide_roles,
         members=members,
     )

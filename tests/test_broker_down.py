@@ -6,7 +6,6 @@ Redis is both the Celery broker and the cache. The one user of the cache is the 
 endpoint's rate limit, which counts in the worker's own memory while Redis is away
 (isms/api/throttling.py); django-axes keeps its lockouts in PostgreSQL."""
 
-import csv
 import io
 import logging
 import re
@@ -21,7 +20,6 @@ import redis
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -31,7 +29,6 @@ from redis.connection import Connection as RedisConnection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from assets import transfer
 from assets.models import Asset
 from isms import policy_actions
 from isms.api import throttling
@@ -43,6 +40,7 @@ from training.tasks import notify_campaign_opened, remind_acknowledgements
 
 from .factories import PASSWORD, DocumentFactory
 from .pages import is_login_redirect, links, messages, page
+from .test_asset_import_export import csv_file, good_row
 
 TOKEN_URL = "/api/auth/token/"
 TOKEN_LIMIT = int(django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["token"].split("/")[0])
@@ -341,24 +339,7 @@ def test_a_token_is_still_issued_after_redis_dies_with_connections_in_the_pool(
 def test_importing_assets_on_the_page_succeeds_with_redis_down(
     redis_down, as_role, catalogue, people, caplog, django_capture_on_commit_callbacks
 ):
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=transfer.COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    for name in ["庁内グループウェア", "文書管理システム"]:
-        writer.writerow(
-            {
-                "name": name,
-                "kind": "system",
-                "section": "joho",
-                "confidentiality": "2",
-                "integrity": "1",
-                "availability": "1",
-                "tier": "lgwan",
-                "personal_data": "0",
-                "my_number": "0",
-            }
-        )
-    upload = SimpleUploadedFile("assets.csv", out.getvalue().encode(), content_type="text/csv")
+    upload = csv_file([good_row(name="庁内グループウェア"), good_row(name="文書管理システム")])
     with django_capture_on_commit_callbacks(execute=True):
         response = as_role("chief").post("/assets/import/", {"file": upload})
     assert response.status_code == 302

@@ -12,13 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from isms.eras import to_era
 from isms.models import RevisionStatus, SentReminder, User
+from isms.models.organisation import department_id_of
 from isms.notify import (
     RECIPIENT_FIELDS,
     REMINDER_TASK_OPTIONS,
     Message,
     deadline_stage,
     department_heads,
-    department_id_of,
     is_escalation_due,
     send_once,
 )

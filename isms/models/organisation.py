@@ -20,6 +20,13 @@ class DepartmentKind(models.TextChoices):
     SECTION = "section", _("Section")
 
 
+def department_id_of(unit):
+    """The id of the department (部) a unit belongs to: itself unless it is a section."""
+    if unit.kind == DepartmentKind.SECTION and unit.parent_id:
+        return unit.parent_id
+    return unit.pk
+
+
 class DepartmentQuerySet(models.QuerySet):
     def within(self, departments):
         """Departments that are in `departments` or below one of them.
