@@ -4,12 +4,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update && apt-get install -y --no-install-recommends gettext \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# The runtime lock (bin/lock), each file checked against its hash, in a layer of its own.
+COPY requirements/bootstrap.txt requirements/base.txt requirements/
+RUN pip install --no-cache-dir --require-hashes -r requirements/bootstrap.txt \
+    && pip install --no-cache-dir --require-hashes -r requirements/base.txt
 COPY pyproject.toml README.md ./
 COPY isms isms
 COPY assets assets
 COPY audits audits
 COPY training training
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --no-input -v0 \
     && SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv -v0
