@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,6 +9,14 @@ class IsmsConfig(AppConfig):
     verbose_name = _("Organisation and policy")
 
     def ready(self):
+        # The settings leave SECRET_KEY empty when DEBUG is off and none is set
+        # (isms/settings/base.py): every command and process refuses to start.
+        try:
+            settings.SECRET_KEY  # noqa: B018 - Django raises when it is empty
+        except ImproperlyConfigured:
+            raise ImproperlyConfigured(
+                "SECRET_KEY must be set when DEBUG is off (see README, Configuration)."
+            ) from None
         from .portal import NavItem, register_nav
         from .roles import can_manage_policy, can_read_audit_trail
 

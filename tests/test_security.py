@@ -169,7 +169,10 @@ def test_the_public_policy_stays_cacheable_for_anonymous_visitors(client, docume
 
 
 def _run(command, **extra_env):
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    # The settings a deployment runs with (manage.py's isms.settings), not the test settings
+    # this process passes on in DJANGO_SETTINGS_MODULE.
+    unset = ("DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(extra_env)
     return subprocess.run(
         [sys.executable, "manage.py", *command],

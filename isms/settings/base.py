@@ -1,11 +1,11 @@
-"""Settings for the isms portal.
+"""Settings for the isms portal (DJANGO_SETTINGS_MODULE=isms.settings, which re-exports them).
 
 Everything that differs between a laptop, CI and the city's servers is read from the
 environment (see README, "Configuration"). With nothing set, the portal runs on SQLite with
-Celery tasks executed eagerly, which is what the demo command uses.
+Celery tasks executed eagerly, which is what the demo command uses. The test suite runs with
+isms.settings.test, which starts from these.
 """
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,22 +15,17 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
-# pytest imports settings itself; tests need neither HTTPS nor a production secret.
-TESTING = "pytest" in sys.modules
-
 DEBUG = env.bool("DEBUG", default=False)
 
-SECRET_KEY = env("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not (DEBUG or TESTING):
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (see README, Configuration)."
-        )
-    SECRET_KEY = "development-only-key-never-use-in-production-0123456789abcdef"
+# For the demo (DEBUG) and the tests (isms/settings/test.py) only. With DEBUG off and no
+# SECRET_KEY set, the key stays empty and the portal refuses to start (isms/apps.py): not
+# here, so that the test settings can start from these.
+DEVELOPMENT_SECRET_KEY = "development-only-key-never-use-in-production-0123456789abcdef"
+SECRET_KEY = env("SECRET_KEY", default="") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -170,12 +165,12 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 
 # Redis is optional: without REDIS_URL the cache is per process and Celery runs tasks inline.
@@ -353,16 +348,25 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 60 * 60  # one working day
 
+
+def https_settings(https):
+    """The settings that follow from serving over HTTPS or not (the test settings apply
+    them again with HTTPS off by default)."""
+    return {
+        "HTTPS": https,
+        "SECURE_SSL_REDIRECT": https,
+        "SESSION_COOKIE_SECURE": https,
+        "CSRF_COOKIE_SECURE": https,
+        "SECURE_HSTS_SECONDS": 31536000 if https else 0,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": https,
+        "SECURE_HSTS_PRELOAD": https,
+    }
+
+
 # HTTPS is on by default in production; a TLS-terminating proxy sets X-Forwarded-Proto.
-HTTPS = env.bool("HTTPS", default=not (DEBUG or TESTING))
-SECURE_SSL_REDIRECT = HTTPS
+vars().update(https_settings(env.bool("HTTPS", default=not DEBUG)))
 # Health checks (docker, the load balancer) talk plain HTTP to the container itself.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
-SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = HTTPS
 if NUM_PROXIES:
     # The proxy terminates TLS and says so; without a proxy the header is the client's word.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
