@@ -16,11 +16,16 @@ client cannot talk round.
 """
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
 
 
-def client_ip(request):
+def client_ip(request: "HttpRequest | Request | None") -> str | None:
     """The client's address as a string, or None when there is no request (a job, a
     management command) or no usable address."""
     if request is None:
@@ -35,7 +40,7 @@ def client_ip(request):
     return _valid(address) or _valid(meta.get("REMOTE_ADDR"))
 
 
-def _valid(address):
+def _valid(address: str | None) -> str | None:
     """The address in canonical form, or None if it is not an IP address: a proxy that
     writes `unknown` or a port must not make an evidence record fail to save."""
     try:

@@ -14,7 +14,7 @@ ERAS = [
 ERA_DATE_RE = re.compile(r"(令和|平成|昭和)\s*(元|\d{1,2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 
 
-def to_era(date):
+def to_era(date: datetime.date) -> str:
     """令和7年11月27日 for 2025-11-27; the first year of an era is written 元年."""
     for name, start in ERAS:
         if date >= start:
@@ -24,7 +24,7 @@ def to_era(date):
     return f"{date.year}年{date.month}月{date.day}日"
 
 
-def parse_era(text):
+def parse_era(text: str) -> datetime.date:
     """The date written in `text` (full-width digits allowed); ValueError if there is none
     or it does not exist in that era."""
     normalised = unicodedata.normalize("NFKC", text)
@@ -41,6 +41,6 @@ def parse_era(text):
     return date
 
 
-def fiscal_year(date):
+def fiscal_year(date: datetime.date) -> int:
     """Japanese fiscal years (年度) run from April to March: 2026-03-31 is in FY2025."""
     return date.year if date.month >= 4 else date.year - 1

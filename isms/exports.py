@@ -11,10 +11,13 @@ written as a string cell, never as a formula.
 
 import csv
 import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 BOM = "\ufeff"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,14 +26,14 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def defuse(value):
+def defuse(value: object) -> object:
     """Text as a spreadsheet must show it, never run it; other values as they are."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
 
-def undefuse(text):
+def undefuse(text: str) -> str:
     """An exported cell read back by an importer: the apostrophe defuse() added goes."""
     if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
         return text[1:]
@@ -40,11 +43,11 @@ def undefuse(text):
 class _Echo:
     """A file-like object whose write() hands the line back, for csv.writer."""
 
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 
-def csv_lines(header, rows):
+def csv_lines(header: Iterable[object], rows: Iterable[Iterable[object]]) -> Iterator[str]:
     """The BOM and header, then one CSV line per row, every cell defused; holds one row at
     a time, for a StreamingHttpResponse."""
     writer = csv.writer(_Echo())
@@ -53,7 +56,7 @@ def csv_lines(header, rows):
         yield writer.writerow([defuse(value) for value in row])
 
 
-def xlsx_file(title, header, rows):
+def xlsx_file(title: str, header: Iterable[object], rows: Iterable[Iterable[object]]) -> IO[bytes]:
     """An xlsx file on disk written in openpyxl's write-only mode (rows are not kept in
     memory), positioned at its start for a FileResponse; it disappears when closed."""
     workbook = Workbook(write_only=True)
@@ -67,7 +70,7 @@ def xlsx_file(title, header, rows):
     return handle
 
 
-def _xlsx_cell(sheet, value):
+def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
     if not isinstance(value, str):
         return value
     # Control characters that a CSV import or a form let through cannot go in a sheet.
