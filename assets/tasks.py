@@ -1,5 +1,7 @@
 """Reminders of the asset register: the annual review, per section, to its chiefs."""
 
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +12,8 @@ from isms.notify import REMINDER_TASK_OPTIONS, Message, send_once
 
 from . import reviews
 from .models import Asset
+
+logger = logging.getLogger(__name__)
 
 TITLES = {
     "due": _("Annual asset review: %(count)s assets of %(section)s to confirm by %(deadline)s"),
@@ -44,6 +48,13 @@ def _review_messages(today):
                 f"/assets/?review=due&department={row['section__code']}",
             )
 
+        if not chiefs.get(row["section_id"]):
+            logger.warning(
+                "asset review %s: section %s has %s assets due and no active chief to remind",
+                year,
+                row["section_id"],
+                row["due"],
+            )
         for chief in chiefs.get(row["section_id"], []):
             yield Message(
                 chief,

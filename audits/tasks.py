@@ -1,5 +1,7 @@
 """Reminders of the audits app: corrective actions and self-inspections."""
 
+import logging
+
 from celery import shared_task
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -25,6 +27,8 @@ from .models import (
     Inspection,
     SubmissionStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 ACTION_TITLES = {
     "due_soon": _("Corrective action due %(deadline)s: %(title)s"),
@@ -74,10 +78,18 @@ def _action_messages(today):
             return ACTION_TITLES_WITHHELD[stage] % values, ACTION_BODY_WITHHELD, "/notifications/"
 
         owner = action.owner
-        if owner.is_active:
+        if not owner.is_active:
+            logger.warning(
+                "corrective action %s: its owner has left; no one else is named", action.pk
+            )
+        else:
             key = (owner.pk, finding.department_id)
             if key not in owner_reads:
                 owner_reads[key] = access.may_own(owner, finding)
+                if not owner_reads[key]:
+                    logger.warning(
+                        "corrective action %s: its owner can no longer read the finding", action.pk
+                    )
             yield Message(
                 owner,
                 f"action:{action.pk}",
@@ -129,8 +141,12 @@ def _inspection_messages(today):
         # read the department's audit work (the rule that names corrective action owners,
         # without the city-wide roles).
         answerers = nameable_people(inspection.department, members=False)
+        reminded = False
         for user in answerers.only(*RECIPIENT_FIELDS):
+            reminded = True
             yield Message(user, f"inspection:{inspection.pk}", stage, f"inspection.{stage}", render)
+        if not reminded:
+            logger.warning("self-inspection %s: no head or chief to remind", inspection.pk)
 
 
 @shared_task(**REMINDER_TASK_OPTIONS)

@@ -2,6 +2,7 @@
 a job seals what was recorded into a hash chain (seal_pending_events), and
 verify_chain() proves it unchanged."""
 
+import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -10,6 +11,8 @@ from .clientip import client_ip
 from .dbguards import AUDIT_SEAL_COLUMNS
 from .models import AuditEvent
 from .models.audit import GENESIS_HASH
+
+logger = logging.getLogger(__name__)
 
 
 def user_agent(request):
@@ -109,6 +112,9 @@ def verify_chain():
             report.problem = "its content has changed since it was sealed"
         if report.problem:
             report.broken_at = event
+            logger.error(
+                "the audit trail's chain is broken at event %s: %s", event.pk, report.problem
+            )
             return report
         report.sealed += 1
         report.head = event

@@ -32,7 +32,7 @@ from . import audit
 from .models.imports import ACTIVE_STATUSES, ImportJob, ImportStatus
 from .roles import departments_managed
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # Progress is saved every this many rows: a few dozen UPDATEs for 100,000 rows.
 PROGRESS_STEP = 2000
@@ -201,7 +201,7 @@ def _enqueue(job_id):
         try:
             run_import_job.apply_async(args=[job_id], retry=False)
         except Exception:  # noqa: BLE001 - any broker failure: do the work here instead
-            log.exception("could not queue import job %s; running it in the request", job_id)
+            logger.exception("could not queue import job %s; running it in the request", job_id)
             run(job_id)
 
     transaction.on_commit(send)
@@ -229,7 +229,7 @@ class Progress:
         try:
             cache.set(self.written_key, count, timeout=3600)
         except Exception:  # noqa: BLE001 - progress is a nicety; the import goes on
-            log.warning("could not record the progress of import job %s", self.job_id)
+            logger.warning("could not record the progress of import job %s", self.job_id)
 
 
 def _written_key(job):
@@ -267,7 +267,7 @@ def run(job_id):
             _discard_file(job)
             return ImportStatus.FAILED
         except Exception:
-            log.exception("import job %s failed", job_id)
+            logger.exception("import job %s failed", job_id)
             _finish_failed(
                 job_id,
                 [RowError(0, "", _("The import failed unexpectedly; nothing was imported."))],
@@ -314,5 +314,5 @@ def _discard_file(job):
         try:
             job.file.delete(save=False)
         except OSError:
-            log.warning("could not delete the file of import job %s", job.pk)
+            logger.warning("could not delete the file of import job %s", job.pk)
         ImportJob.objects.filter(pk=job.pk).update(file="")

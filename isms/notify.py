@@ -43,7 +43,7 @@ from django.utils import timezone, translation
 
 from .models import Notification, SentReminder
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 # Only where there are no advisory locks (SQLite, the demo): after this long a claim
@@ -112,7 +112,7 @@ def live_run():
             except DatabaseError:
                 # The session is broken (its locks go with it) or its transaction failed
                 # (the caller's error is the one to see).
-                log.warning("could not release the lock of reminder run %s", run)
+                logger.warning("could not release the lock of reminder run %s", run)
 
 
 def send_once(messages: Iterable[Message], batch_size=BATCH_SIZE):
@@ -155,6 +155,10 @@ def _send_batch(batch, run):
                 url=c.path,
             )
             for c in new
+        )
+    if taken_over:
+        logger.info(
+            "reminder run %s takes over %s unsent claims of runs that ended", run, len(taken_over)
         )
     to_mail = sorted(
         (c for c in new + taken_over if c.message.recipient.email), key=lambda c: c.message.key
@@ -297,14 +301,19 @@ def _mail_one_by_one(claims, run):
             except smtplib.SMTPRecipientsRefused:
                 # This address only: the others still go out; this one is tried again
                 # by the next run.
-                log.warning("mail server refused %s; left for the next run", mail.to[0])
+                logger.warning("mail server refused %s; left for the next run", mail.to[0])
                 SentReminder.objects.filter(pk=claim.pk, run=run).update(run=None)
                 refused.add(claim.pk)
                 continue
             if not _stamp_sent(claim.pk, run):
                 raise RuntimeError(f"reminder claim {claim.pk} was taken from run {run}")
     except Exception:
-        SentReminder.objects.filter(run=run, sent_at__isnull=True).update(run=None)
+        given_back = SentReminder.objects.filter(run=run, sent_at__isnull=True).update(run=None)
+        logger.warning(
+            "mail failed in reminder run %s; %s unsent claims left for the next run",
+            run,
+            given_back,
+        )
         raise
     finally:
         mailer.close()
@@ -321,7 +330,7 @@ def enqueue(task, *args):
         try:
             task.apply_async(args=args, retry=False)
         except Exception:  # noqa: BLE001 - any broker failure must not reach the user
-            log.exception("could not queue %s%r; the next sweep will catch up", task.name, args)
+            logger.exception("could not queue %s%r; the next sweep will catch up", task.name, args)
 
     transaction.on_commit(send)
 

@@ -1,3 +1,5 @@
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -6,6 +8,8 @@ from . import audit, imports, policy_actions
 from .models import Role, RoleAssignment
 from .notify import REMINDER_TASK_OPTIONS, Message, send_once
 from .portal import summary_sections
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -57,6 +61,8 @@ def weekly_summary(today=None):
             role__in=[Role.CISO, Role.PROGRAMME_ADMIN], user__is_active=True
         ).select_related("user")
     }
+    if not recipients:
+        logger.warning("weekly summary %s-W%02d: no active CISO or programme admin", year, week)
 
     audit.seal_pending_events()
     head = audit.chain_head()

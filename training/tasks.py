@@ -3,6 +3,7 @@
 Each job rebuilds its work from the database and hands messages to isms.notify.send_once,
 so it can run any number of times, on any number of workers, and send each reminder once."""
 
+import logging
 from collections import defaultdict
 
 from celery import shared_task
@@ -25,6 +26,8 @@ from isms.notify import (
 
 from . import courses
 from .models import Acknowledgement, AcknowledgementCampaign, Course, Enrolment
+
+logger = logging.getLogger(__name__)
 
 RECIPIENT_CHUNK = 500
 
@@ -106,6 +109,13 @@ def _escalations(subject_prefix, pending, title, deadline, path, today):
     heads = department_heads()
     for department_id, names in missing.items():
         subject = f"{subject_prefix}:department:{department_id}"
+        if not heads.get(department_id):
+            logger.warning(
+                "%s: department %s has no active head to escalate %s missing people to",
+                subject_prefix,
+                department_id,
+                len(names),
+            )
 
         def render(head, names=names):
             listed = "\n".join(f"- {name}" for name in names[:200])
