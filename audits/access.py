@@ -5,7 +5,7 @@
 - An auditor sees, answers (in an audit), and records findings for the departments assigned
   to them in a cycle, and never their own.
 - The CISO and the programme admin see everything. They and the auditors (who run the
-  audit programme, DEVELOPERS.md) open cycles and assign auditors.
+  audit programme, README.md) open cycles and assign auditors.
 - Everyone else sees nothing here.
 """
 
