@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
 from isms import audit, imports
+from isms.audit import AuditAction
 from isms.exports import csv_lines, undefuse
 from isms.exports import xlsx_file as write_xlsx
 from isms.imports import ImportRejected, RowError
@@ -358,7 +359,7 @@ def _write(valid, *, by, file_name, request=None, job=None, progress=None):
     data = {"file": file_name, "rows": written}
     if job is not None:
         data["job"] = job.pk
-    audit.record("asset.imported", actor=by, request=request, data=data)
+    audit.record(AuditAction.ASSET_IMPORTED, actor=by, request=request, data=data)
     return written
 
 
