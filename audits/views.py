@@ -3,13 +3,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
-from isms.exports import XLSX_CONTENT_TYPE, csv_lines, xlsx_file
+from isms.exports import FORMATS, export_response
 from isms.roles import can_manage_policy
 
 from . import access, reports, services
@@ -417,20 +417,9 @@ def cycle_report(request, pk):
     cycle = _visible_cycle(request, pk)
     report = reports.build(cycle, request.user)
     output = request.GET.get("output")
-    if output in ("csv", "xlsx"):
+    if output in FORMATS:
         header, *rows = reports.table(report)
-        if output == "xlsx":
-            return FileResponse(
-                xlsx_file("report", header, rows),
-                as_attachment=True,
-                filename=f"cycle-{cycle.pk}.xlsx",
-                content_type=XLSX_CONTENT_TYPE,
-            )
-        response = StreamingHttpResponse(
-            csv_lines(header, rows), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="cycle-{cycle.pk}.csv"'
-        return response
+        return export_response(f"cycle-{cycle.pk}", header, rows, output, sheet="report")
     return render(request, "audits/cycle_report.html", {"report": report, "cycle": cycle})
 
 
