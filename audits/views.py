@@ -13,6 +13,7 @@ from isms.exports import FORMATS, export_response
 from isms.roles import can_manage_policy
 
 from . import access, reports, services
+from .filters import FindingListFilter
 from .forms import (
     AnswersForm,
     AssignForm,
@@ -24,7 +25,7 @@ from .forms import (
     FromAnswerForm,
     ReasonForm,
 )
-from .models import Answer, Area, Cycle, Evidence, Finding, FindingStatus
+from .models import Answer, Area, Cycle, Evidence, Finding
 
 
 def _messages_from(request, error):
@@ -282,16 +283,16 @@ def finding_list(request):
         .select_related("department", "cycle")
         .order_by("-created_at", "-pk")
     )
-    status = request.GET.get("status")
-    if status in FindingStatus.values:
-        findings = findings.filter(status=status)
+    filterset = FindingListFilter(request.GET or None, queryset=findings)
+    query = request.GET.copy()
+    query.pop("page", None)  # the pages keep the filter
     return render(
         request,
         "audits/finding_list.html",
         {
-            "page": Paginator(findings, 50).get_page(request.GET.get("page")),
-            "statuses": FindingStatus.choices,
-            "status": status,
+            "page": Paginator(filterset.qs, 50).get_page(request.GET.get("page")),
+            "form": filterset.form,
+            "query": query.urlencode(),
         },
     )
 
