@@ -1,5 +1,4 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -215,16 +214,8 @@ class AssetViewSet(
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):
-        assets = self.filter_queryset(self.get_queryset())
-        if request.query_params.get("output") == "xlsx":
-            return FileResponse(
-                transfer.xlsx_file(assets), as_attachment=True, filename="assets.xlsx"
-            )
-        response = StreamingHttpResponse(
-            transfer.csv_rows(assets), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = 'attachment; filename="assets.csv"'
-        return response
+        output = "xlsx" if request.query_params.get("output") == "xlsx" else "csv"
+        return transfer.export(self.filter_queryset(self.get_queryset()), output)
 
 
 def _detail(error):

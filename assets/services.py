@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isms import audit
+from isms.audit import AuditAction
 
 from .access import assignable_sections, can_edit, check_custodian
 from .models import Asset, AssetChange, AssetRelation, ChangeKind
@@ -62,7 +63,7 @@ def create_asset(*, by, request=None, **fields):
         changes={name: [None, _display(getattr(asset, name))] for name in TRACKED_FIELDS},
     )
     audit.record(
-        "asset.created",
+        AuditAction.ASSET_CREATED,
         actor=by,
         target=asset,
         request=request,
@@ -117,7 +118,7 @@ def update_asset(asset, *, by, reason="", request=None, **fields):
     asset.save()
     if reclassified:
         audit.record(
-            "asset.classified",
+            AuditAction.ASSET_CLASSIFIED,
             actor=by,
             target=asset,
             request=request,
@@ -205,7 +206,7 @@ def activate_scheme(scheme, *, by, request=None):
     ClassificationScheme.objects.filter(pk=scheme.pk).update(is_active=True)
     scheme.is_active = True
     audit.record(
-        "asset.scheme_activated",
+        AuditAction.ASSET_SCHEME_ACTIVATED,
         actor=by,
         target=scheme,
         request=request,

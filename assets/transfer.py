@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
 from isms import audit, imports
-from isms.exports import csv_lines, undefuse
-from isms.exports import xlsx_file as write_xlsx
+from isms.audit import AuditAction
+from isms.exports import csv_lines, export_response, undefuse
 from isms.imports import ImportRejected, RowError
 from isms.models.organisation import department_id_of
 from isms.pickers import NOT_NAMEABLE
@@ -64,7 +64,7 @@ FALSE_WORDS = {"", "0", "false", "no", "n", "いいえ", "無", "なし", "×"}
 
 IMPORT_KIND = "assets"
 
-__all__ = ["COLUMNS", "ImportRejected", "RowError", "csv_rows", "import_assets", "xlsx_file"]
+__all__ = ["COLUMNS", "ImportRejected", "RowError", "csv_rows", "export", "import_assets"]
 
 
 def read_rows(uploaded, name=None):
@@ -358,7 +358,7 @@ def _write(valid, *, by, file_name, request=None, job=None, progress=None):
     data = {"file": file_name, "rows": written}
     if job is not None:
         data["job"] = job.pk
-    audit.record("asset.imported", actor=by, request=request, data=data)
+    audit.record(AuditAction.ASSET_IMPORTED, actor=by, request=request, data=data)
     return written
 
 
@@ -465,15 +465,19 @@ def _export_queryset(assets):
     ).order_by("pk")
 
 
+def export_rows(assets):
+    """The export's rows of `assets`, one at a time (None: no rows, as in the import
+    template)."""
+    if assets is None:
+        return iter(())
+    return map(_row, _export_queryset(assets).iterator(chunk_size=2000))
+
+
 def csv_rows(assets):
-    """CSV text, line by line; constant memory."""
-    return csv_lines(
-        COLUMNS, (_row(asset) for asset in _export_queryset(assets).iterator(chunk_size=2000))
-    )
+    """The CSV the export writes, line by line; constant memory."""
+    return csv_lines(COLUMNS, export_rows(assets))
 
 
-def xlsx_file(assets):
-    """An xlsx file on disk written row by row (see isms.exports.xlsx_file); the caller
-    streams it and the file disappears when closed."""
-    rows = () if assets is None else map(_row, _export_queryset(assets).iterator(chunk_size=2000))
-    return write_xlsx("assets", COLUMNS, rows)
+def export(assets, output, *, filename="assets"):
+    """The download of `assets` as CSV or xlsx (see isms.exports.export_response)."""
+    return export_response(filename, COLUMNS, export_rows(assets), output, sheet="assets")

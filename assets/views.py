@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -51,14 +51,8 @@ def asset_list(request):
 
 @login_required
 def asset_export(request):
-    assets = _filtered(request).qs
-    if request.GET.get("output") == "xlsx":
-        return FileResponse(transfer.xlsx_file(assets), as_attachment=True, filename="assets.xlsx")
-    response = StreamingHttpResponse(
-        transfer.csv_rows(assets), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="assets.csv"'
-    return response
+    output = "xlsx" if request.GET.get("output") == "xlsx" else "csv"
+    return transfer.export(_filtered(request).qs, output)
 
 
 def _visible_or_404(request, pk):
@@ -228,17 +222,9 @@ def asset_import(request):
 
 @login_required
 def import_template(request, extension):
-    if extension == "xlsx":
-        return FileResponse(
-            transfer.xlsx_file(None), as_attachment=True, filename="assets-template.xlsx"
-        )
-    if extension != "csv":
+    if extension not in ("csv", "xlsx"):
         raise Http404
-    response = StreamingHttpResponse(
-        transfer.csv_rows(Asset.objects.none()), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="assets-template.csv"'
-    return response
+    return transfer.export(None, extension, filename="assets-template")
 
 
 SHOWN = 500

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isms import audit
+from isms.audit import AuditAction
 from isms.models import Department, RevisionStatus
 from isms.roles import can_manage_policy
 
@@ -38,7 +39,7 @@ def open_cycle(*, by, departments, request=None, **fields):
     cycle.departments.set(departments)
     Inspection.objects.bulk_create(Inspection(cycle=cycle, department=d) for d in departments)
     audit.record(
-        "cycle.opened",
+        AuditAction.CYCLE_OPENED,
         actor=by,
         target=cycle,
         request=request,
@@ -76,7 +77,7 @@ def assign_auditor(cycle, department, auditor, *, by, request=None):
     )
     if created:
         audit.record(
-            "cycle.auditor_assigned",
+            AuditAction.CYCLE_AUDITOR_ASSIGNED,
             actor=by,
             target=cycle,
             request=request,
@@ -153,7 +154,7 @@ def submit(inspection, *, by, request=None):
     inspection.submitted_at = timezone.now()
     inspection.returned_reason = ""
     inspection.save()
-    audit.record("inspection.submitted", actor=by, target=inspection, request=request)
+    audit.record(AuditAction.INSPECTION_SUBMITTED, actor=by, target=inspection, request=request)
     return inspection
 
 
@@ -174,7 +175,7 @@ def return_for_correction(inspection, *, by, reason, request=None):
     inspection.returned_reason = reason.strip()
     inspection.save()
     audit.record(
-        "inspection.returned",
+        AuditAction.INSPECTION_RETURNED,
         actor=by,
         target=inspection,
         request=request,
@@ -200,7 +201,7 @@ def record_finding(*, by, cycle, department, request=None, related_assets=(), **
     if related_assets:
         finding.related_assets.set(related_assets)
     audit.record(
-        "finding.recorded",
+        AuditAction.FINDING_RECORDED,
         actor=by,
         target=finding,
         request=request,
@@ -265,7 +266,11 @@ def update_finding(finding, *, by, request=None, **fields):
         finding.full_clean()
         finding.save()
         audit.record(
-            "finding.edited", actor=by, target=finding, request=request, data={"changes": changed}
+            AuditAction.FINDING_EDITED,
+            actor=by,
+            target=finding,
+            request=request,
+            data={"changes": changed},
         )
     return finding
 
@@ -287,7 +292,7 @@ def add_corrective_action(finding, *, by, owner, plan, due_on, request=None):
     finding.status = FindingStatus.ACTION_PLANNED
     finding.save(update_fields=["status"])
     audit.record(
-        "finding.action_planned",
+        AuditAction.FINDING_ACTION_PLANNED,
         actor=by,
         target=finding,
         request=request,
@@ -308,7 +313,9 @@ def close_finding(finding, *, by, note="", request=None):
     finding.status = FindingStatus.CLOSED
     finding.closed_at = timezone.now()
     finding.save(update_fields=["status", "closed_at"])
-    audit.record("finding.closed", actor=by, target=finding, request=request, data={"note": note})
+    audit.record(
+        AuditAction.FINDING_CLOSED, actor=by, target=finding, request=request, data={"note": note}
+    )
     return finding
 
 
@@ -325,7 +332,7 @@ def reopen_finding(finding, *, by, reason, request=None):
     finding.closed_at = None
     finding.save(update_fields=["status", "closed_at"])
     audit.record(
-        "finding.reopened",
+        AuditAction.FINDING_REOPENED,
         actor=by,
         target=finding,
         request=request,
@@ -348,7 +355,7 @@ def cite_findings(revision, findings, *, by, request=None):
     for finding in findings:
         finding.addressed_by.add(revision)
     audit.record(
-        "revision.findings_cited",
+        AuditAction.REVISION_FINDINGS_CITED,
         actor=by,
         target=revision,
         request=request,
@@ -426,7 +433,7 @@ def attach_evidence(uploaded, *, by, answer=None, finding=None, request=None):
     evidence.file.save("evidence", uploaded, save=False)
     evidence.save()
     audit.record(
-        "evidence.attached",
+        AuditAction.EVIDENCE_ATTACHED,
         actor=by,
         target=evidence,
         request=request,

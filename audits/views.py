@@ -3,16 +3,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
-from isms.exports import XLSX_CONTENT_TYPE, csv_lines, xlsx_file
+from isms.exports import FORMATS, export_response
 from isms.roles import can_manage_policy
 
 from . import access, reports, services
+from .filters import FindingListFilter
 from .forms import (
     AnswersForm,
     AssignForm,
@@ -24,7 +25,7 @@ from .forms import (
     FromAnswerForm,
     ReasonForm,
 )
-from .models import Answer, Area, Cycle, Evidence, Finding, FindingStatus
+from .models import Answer, Area, Cycle, Evidence, Finding
 
 
 def _messages_from(request, error):
@@ -282,16 +283,16 @@ def finding_list(request):
         .select_related("department", "cycle")
         .order_by("-created_at", "-pk")
     )
-    status = request.GET.get("status")
-    if status in FindingStatus.values:
-        findings = findings.filter(status=status)
+    filterset = FindingListFilter(request.GET or None, queryset=findings)
+    query = request.GET.copy()
+    query.pop("page", None)  # the pages keep the filter
     return render(
         request,
         "audits/finding_list.html",
         {
-            "page": Paginator(findings, 50).get_page(request.GET.get("page")),
-            "statuses": FindingStatus.choices,
-            "status": status,
+            "page": Paginator(filterset.qs, 50).get_page(request.GET.get("page")),
+            "form": filterset.form,
+            "query": query.urlencode(),
         },
     )
 
@@ -417,20 +418,9 @@ def cycle_report(request, pk):
     cycle = _visible_cycle(request, pk)
     report = reports.build(cycle, request.user)
     output = request.GET.get("output")
-    if output in ("csv", "xlsx"):
+    if output in FORMATS:
         header, *rows = reports.table(report)
-        if output == "xlsx":
-            return FileResponse(
-                xlsx_file("report", header, rows),
-                as_attachment=True,
-                filename=f"cycle-{cycle.pk}.xlsx",
-                content_type=XLSX_CONTENT_TYPE,
-            )
-        response = StreamingHttpResponse(
-            csv_lines(header, rows), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="cycle-{cycle.pk}.csv"'
-        return response
+        return export_response(f"cycle-{cycle.pk}", header, rows, output, sheet="report")
     return render(request, "audits/cycle_report.html", {"report": report, "cycle": cycle})
 
 

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from .clientip import client_ip
 from .dbguards import AUDIT_SEAL_COLUMNS
-from .models import AuditEvent
+from .models import AuditAction, AuditEvent
 from .models.audit import GENESIS_HASH
 
 logger = logging.getLogger(__name__)
@@ -22,13 +22,18 @@ def user_agent(request):
 
 
 def record(action, *, actor=None, target=None, request=None, data=None):
-    """Append one event to the audit trail and return it."""
+    """Append one event to the audit trail and return it. `action` is an AuditAction (or
+    its value): a free string raises ValueError, so every action has a label."""
+    try:
+        action = AuditAction(action)
+    except ValueError:
+        raise ValueError(f"{action!r} is not an AuditAction: add it there first") from None
     if actor is not None and not actor.is_authenticated:
         actor = None
     return AuditEvent.objects.create(
         actor=actor,
         actor_name=(actor.get_username() if actor else ""),
-        action=action,
+        action=action.value,  # the plain string, as read back when sealing
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_repr=str(target)[:300] if target is not None else "",

@@ -7,6 +7,8 @@ formula when a spreadsheet opens the file (CSV injection): a display name writte
 `=HYPERLINK(...)` would become a live link. In CSV such text gets a leading apostrophe,
 which Excel hides and the portal's importers remove again (`undefuse`); in xlsx it is
 written as a string cell, never as a formula.
+
+A view hands its table to export_response(), which answers with the download.
 """
 
 import csv
@@ -14,13 +16,17 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 BOM = "\ufeff"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMATS = ("csv", "xlsx")
 
 # What a spreadsheet takes for the start of a formula (OWASP's list).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -80,3 +86,26 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"  # openpyxl would store text starting with "=" as a formula
     return cell
+
+
+def export_response(filename, header, rows, output="csv", *, sheet=None):
+    """The download of a table as `output` ("csv" or "xlsx"): `filename` without its
+    extension, `header` the first row, `rows` an iterable of rows read once (a generator
+    over a queryset's iterator() keeps the memory constant). CSV is streamed; xlsx is
+    written to a temporary file first (a workbook cannot be streamed), in a sheet named
+    `sheet` (at most 31 characters; the file name's by default).
+
+    The file name is sent as RFC 6266 says: quoted when it is plain ASCII, else as
+    filename*=utf-8''... (RFC 5987), so a Japanese name arrives intact."""
+    if output == "xlsx":
+        return FileResponse(
+            xlsx_file(sheet or filename[:31], header, rows),
+            as_attachment=True,
+            filename=f"{filename}.xlsx",
+            content_type=XLSX_CONTENT_TYPE,
+        )
+    if output != "csv":
+        raise ValueError(f"an export is csv or xlsx, not {output!r}")
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
+    return response

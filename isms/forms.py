@@ -133,11 +133,3 @@ class PublishForm(forms.Form):
         widget=DateInput(),
         help_text=_("Leave empty for the default period."),
     )
-
-
-class AuditFilterForm(forms.Form):
-    action = forms.CharField(label=_("Action"), required=False)
-    actor = forms.CharField(label=_("Actor (user name)"), required=False)
-    target_type = forms.CharField(label=_("Target type"), required=False)
-    since = BoundedDateField(label=_("From"), required=False, widget=DateInput())
-    until = BoundedDateField(label=_("Until"), required=False, widget=DateInput())

@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import audit
+from .audit import AuditAction
 from .models.imports import ACTIVE_STATUSES, ImportJob, ImportStatus
 from .roles import departments_managed
 
@@ -150,7 +151,7 @@ def start_import(kind_code, uploaded, *, by, scope, request=None):
             _("Another import of this unit or of this file has just started.")
         ) from None
     audit.record(
-        "import.queued",
+        AuditAction.IMPORT_QUEUED,
         actor=by,
         target=job,
         request=request,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit
+from .audit import AuditAction
 from .models import PolicyRevision, RevisionStatus
 from .roles import can_approve_revision, can_manage_policy, can_publish_revision
 from .signals import revision_published
@@ -36,7 +37,7 @@ def create_draft(document, *, by, request=None, **fields):
     }
     values.update({k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
     revision = PolicyRevision.objects.create(document=document, author=by, **values)
-    audit.record("revision.drafted", actor=by, target=revision, request=request)
+    audit.record(AuditAction.REVISION_DRAFTED, actor=by, target=revision, request=request)
     return revision
 
 
@@ -55,7 +56,11 @@ def update_draft(revision, *, by, request=None, **fields):
     if changed:
         revision.save()
         audit.record(
-            "revision.edited", actor=by, target=revision, request=request, data={"fields": changed}
+            AuditAction.REVISION_EDITED,
+            actor=by,
+            target=revision,
+            request=request,
+            data={"fields": changed},
         )
     return revision
 
@@ -70,7 +75,7 @@ def submit_for_review(revision, *, by, request=None):
     revision.status = RevisionStatus.IN_REVIEW
     revision.submitted_at = timezone.now()
     revision.save()
-    audit.record("revision.submitted", actor=by, target=revision, request=request)
+    audit.record(AuditAction.REVISION_SUBMITTED, actor=by, target=revision, request=request)
     return revision
 
 
@@ -88,7 +93,11 @@ def return_to_draft(revision, *, by, reason, request=None):
     revision.approved_at = None
     revision.save()
     audit.record(
-        "revision.returned", actor=by, target=revision, request=request, data={"reason": reason}
+        AuditAction.REVISION_RETURNED,
+        actor=by,
+        target=revision,
+        request=request,
+        data={"reason": reason},
     )
     return revision
 
@@ -105,7 +114,7 @@ def approve(revision, *, by, request=None):
     revision.approved_by = by
     revision.approved_at = timezone.now()
     revision.save()
-    audit.record("revision.approved", actor=by, target=revision, request=request)
+    audit.record(AuditAction.REVISION_APPROVED, actor=by, target=revision, request=request)
     return revision
 
 
@@ -124,7 +133,7 @@ def publish(revision, *, by, deadline=None, request=None):
     revision.content_sha256 = revision.compute_sha256()
     revision.save()
     audit.record(
-        "revision.published",
+        AuditAction.REVISION_PUBLISHED,
         actor=by,
         target=revision,
         request=request,
@@ -171,7 +180,9 @@ def activate_due_revisions(today=None, document_ids=None):
                 PolicyRevision.objects.filter(pk=old.pk).update(
                     status=RevisionStatus.SUPERSEDED, superseded_at=timezone.now()
                 )
-                audit.record("revision.superseded", target=old, data={"superseded_by": current.pk})
+                audit.record(
+                    AuditAction.REVISION_SUPERSEDED, target=old, data={"superseded_by": current.pk}
+                )
             superseded += len(older)
     return superseded
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import audit
+from .audit import AuditAction
 from .eras import parse_era
 from .models import PolicyDocument, PolicyRevision, RevisionStatus
 from .policy_actions import activate_due_revisions
@@ -141,7 +142,7 @@ def import_policy(parsed, *, code, kind, audience, author):
         revision.save()
     activate_due_revisions(document_ids=[document.pk])
     audit.record(
-        "policy.imported",
+        AuditAction.POLICY_IMPORTED,
         actor=author,
         target=document,
         data={"revisions": len(parsed.supplements)},

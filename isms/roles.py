@@ -8,6 +8,7 @@ grants can never drift from the assignments, and they write the audit trail.
 from django.db import transaction
 
 from . import audit
+from .audit import AuditAction
 from .models import (
     Department,
     DepartmentUserObjectPermission,
@@ -39,7 +40,7 @@ def assign_role(user, role, department=None, *, by=None, request=None):
     if created:
         sync_department_permissions(user)
         audit.record(
-            "role.assigned",
+            AuditAction.ROLE_ASSIGNED,
             actor=by,
             target=assignment,
             request=request,
@@ -56,7 +57,7 @@ def revoke_role(assignment, *, by=None, request=None):
     assignment.delete()
     sync_department_permissions(user)
     _forget_cached_roles(user)
-    return audit.record("role.revoked", actor=by, target=user, request=request, data=data)
+    return audit.record(AuditAction.ROLE_REVOKED, actor=by, target=user, request=request, data=data)
 
 
 def sync_department_permissions(user):
@@ -96,7 +97,7 @@ def sync_department_permissions(user):
         )
     if stale or missing:
         audit.record(
-            "permissions.synced",
+            AuditAction.PERMISSIONS_SYNCED,
             target=user,
             data={
                 "granted": sorted(f"{c}@{d}" for c, d in missing),

@@ -18,6 +18,7 @@ from audits.models import (
     CorrectiveAction,
     Cycle,
     Evidence,
+    Finding,
     FindingStatus,
     Result,
     SubmissionStatus,
@@ -219,6 +220,29 @@ def test_a_cycle_page_lists_only_the_departments_the_persona_may_see(
 def test_the_finding_list_shows_only_findings_the_persona_may_see(world, as_role, role, expected):
     response = as_role(role).get("/audits/findings/")
     assert linked(response, "/audits/findings/") == {world[key].pk for key in expected}
+
+
+def test_the_finding_list_filters_by_status_and_keeps_the_choice_in_its_form(world, as_role):
+    client = as_role("ciso")
+    Finding.objects.filter(pk=world["kyoiku_finding"].pk).update(status=FindingStatus.CLOSED)
+
+    closed = client.get("/audits/findings/?status=closed")
+    still_open = client.get("/audits/findings/?status=open")
+
+    assert linked(closed, "/audits/findings/") == {world["kyoiku_finding"].pk}
+    assert linked(still_open, "/audits/findings/") == {
+        world["somu_finding"].pk,
+        world["other_somu_finding"].pk,
+    }
+    options = page(closed).find("select", name="status").find_all("option")
+    assert [option.attrs["value"] for option in options if "selected" in option.attrs] == ["closed"]
+
+
+def test_an_unknown_status_in_the_finding_list_shows_the_form_error(world, as_role):
+    response = as_role("ciso").get("/audits/findings/?status=bogus")
+
+    assert response.status_code == 200
+    assert page(response).find("div", cls="error") is not None
 
 
 @pytest.mark.parametrize(

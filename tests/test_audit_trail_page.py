@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from isms import audit
 from isms.eras import to_era
-from isms.models import AuditEvent, PolicyRevision
+from isms.models import AuditAction, AuditEvent, PolicyRevision
 from training.models import Acknowledgement, AcknowledgementCampaign
 
 from .conftest import ROLES
@@ -171,15 +171,15 @@ def test_an_invalid_date_shows_the_form_error_instead_of_failing(as_role, docume
 
 def test_the_trail_pages_by_fifty_and_keeps_the_filters_across_pages(as_role, documents, people):
     for n in range(60):
-        audit.record("test.ping", actor=people["ciso"], data={"n": n})
+        audit.record(AuditAction.EVIDENCE_ATTACHED, actor=people["ciso"], data={"n": n})
     client = as_role("auditor")
 
-    first = client.get("/audit-trail/?action=test.ping")
-    second = client.get("/audit-trail/?action=test.ping&page=2")
+    first = client.get("/audit-trail/?action=evidence.attached")
+    second = client.get("/audit-trail/?action=evidence.attached&page=2")
 
-    assert actions(first) == ["test.ping"] * 50
-    assert "?action=test.ping&page=2" in links(first)
-    assert actions(second) == ["test.ping"] * 10
+    assert actions(first) == ["evidence.attached"] * 50
+    assert "?action=evidence.attached&page=2" in links(first)
+    assert actions(second) == ["evidence.attached"] * 10
     shown = [row[4] for row in trail_rows(first) + trail_rows(second)]
     assert len(set(shown)) == 60
 

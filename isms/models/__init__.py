@@ -1,4 +1,4 @@
-from .audit import AuditEvent
+from .audit import AuditAction, AuditEvent
 from .imports import ImportJob, ImportStatus
 from .notifications import Notification, SentReminder
 from .organisation import (
@@ -21,6 +21,7 @@ __all__ = [
     "Notification",
     "SentReminder",
     "Audience",
+    "AuditAction",
     "AuditEvent",
     "Department",
     "DepartmentGroupObjectPermission",

@@ -23,6 +23,50 @@ from .policy import ImmutableRecordError
 GENESIS_HASH = "0" * 64
 
 
+class AuditAction(models.TextChoices):
+    """Every action the audit trail records: the value is the machine form stored in the
+    event (and hashed into the chain, so a value is never renamed once written); the label
+    is how the trail's page reads it. isms.audit.record() refuses any other action."""
+
+    # Policy documents and their revisions (isms)
+    POLICY_IMPORTED = "policy.imported", _("Policy document imported")
+    REVISION_DRAFTED = "revision.drafted", _("Revision drafted")
+    REVISION_EDITED = "revision.edited", _("Revision edited")
+    REVISION_SUBMITTED = "revision.submitted", _("Revision submitted for approval")
+    REVISION_RETURNED = "revision.returned", _("Revision returned for correction")
+    REVISION_APPROVED = "revision.approved", _("Revision approved")
+    REVISION_PUBLISHED = "revision.published", _("Revision published")
+    REVISION_SUPERSEDED = "revision.superseded", _("Revision superseded")
+    # Roles, permissions and imports (isms)
+    ROLE_ASSIGNED = "role.assigned", _("Role assigned")
+    ROLE_REVOKED = "role.revoked", _("Role revoked")
+    PERMISSIONS_SYNCED = "permissions.synced", _("Department permissions synchronised")
+    IMPORT_QUEUED = "import.queued", _("Import file queued")
+    # Information assets (assets)
+    ASSET_CREATED = "asset.created", _("Asset registered")
+    ASSET_CLASSIFIED = "asset.classified", _("Asset classification changed")
+    ASSET_IMPORTED = "asset.imported", _("Assets imported")
+    ASSET_SCHEME_ACTIVATED = "asset.scheme_activated", _("Classification scheme activated")
+    # Audits and self-inspections (audits)
+    CYCLE_OPENED = "cycle.opened", _("Audit cycle opened")
+    CYCLE_AUDITOR_ASSIGNED = "cycle.auditor_assigned", _("Auditor assigned to a cycle")
+    INSPECTION_SUBMITTED = "inspection.submitted", _("Inspection submitted")
+    INSPECTION_RETURNED = "inspection.returned", _("Inspection returned for correction")
+    FINDING_RECORDED = "finding.recorded", _("Finding recorded")
+    FINDING_EDITED = "finding.edited", _("Finding edited")
+    FINDING_ACTION_PLANNED = "finding.action_planned", _("Corrective action planned for a finding")
+    FINDING_CLOSED = "finding.closed", _("Finding closed")
+    FINDING_REOPENED = "finding.reopened", _("Finding reopened")
+    REVISION_FINDINGS_CITED = "revision.findings_cited", _("Findings cited in a revision")
+    EVIDENCE_ATTACHED = "evidence.attached", _("Evidence attached")
+    # Acknowledgements and training (training)
+    CAMPAIGN_OPENED = "campaign.opened", _("Acknowledgement campaign opened")
+    CAMPAIGN_DEADLINE_CHANGED = "campaign.deadline_changed", _("Acknowledgement deadline changed")
+    REVISION_ACKNOWLEDGED = "revision.acknowledged", _("Revision acknowledged")
+    COURSE_PUBLISHED = "course.published", _("Course published")
+    COURSE_COMPLETED = "course.completed", _("Course completed")
+
+
 class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         # Sealing is the one update there is: the seal columns, set once (the trigger
@@ -110,6 +154,15 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("The audit trail is append-only.")
+
+    @property
+    def action_label(self):
+        """The action as the trail's page reads it; an action stored before it was named
+        in AuditAction reads as its code."""
+        try:
+            return AuditAction(self.action).label
+        except ValueError:
+            return self.action
 
     @property
     def is_sealed(self):

@@ -3,8 +3,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from ..decorators import allowed_if
-from ..forms import AuditFilterForm
-from ..models import AuditEvent
+from ..filters import ACTION_LIST_ID, AuditEventFilter
+from ..models import AuditAction, AuditEvent
 from ..portal import dashboard_panels
 from ..roles import can_read_audit_trail
 
@@ -29,27 +29,22 @@ def healthz(request):
 
 @allowed_if(can_read_audit_trail)
 def audit_trail(request):
-    form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.select_related("actor").order_by("-created_at", "-id")
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["action"]:
-            events = events.filter(action__startswith=data["action"])
-        if data["actor"]:
-            events = events.filter(actor_name=data["actor"])
-        if data["target_type"]:
-            events = events.filter(target_type=data["target_type"])
-        if data["since"]:
-            events = events.filter(created_at__date__gte=data["since"])
-        if data["until"]:
-            events = events.filter(created_at__date__lte=data["until"])
+    filterset = AuditEventFilter(request.GET or None, queryset=events)
+    events = filterset.qs
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "audit_trail.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": filterset.form,
+            "page": page,
+            "query": query.urlencode(),
+            "action_list_id": ACTION_LIST_ID,
+            "actions": AuditAction.choices,
+        },
     )
 
 
