@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from isms import dbguards
 from isms.models import Department
-from isms.models.policy import ImmutableRecordError
+from isms.exceptions import ImmutableRecordError
 
 
 class Axis(models.TextChoices):

@@ -3,9 +3,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit, imports, policy_actions
-from .models import Role, RoleAssignment
+from .models import RoleAssignment
 from .notify import REMINDER_TASK_OPTIONS, Message, send_once
 from .portal import summary_sections
+from .roles import PROGRAMME_OFFICE_ROLES
 
 
 @shared_task
@@ -54,7 +55,7 @@ def weekly_summary(today=None):
     recipients = {
         a.user.pk: a.user
         for a in RoleAssignment.objects.filter(
-            role__in=[Role.CISO, Role.PROGRAMME_ADMIN], user__is_active=True
+            role__in=PROGRAMME_OFFICE_ROLES, user__is_active=True
         ).select_related("user")
     }
 

@@ -4,7 +4,7 @@ from django.db.utils import InternalError
 
 from isms import audit
 from isms.models import AuditEvent
-from isms.models.policy import ImmutableRecordError
+from isms.exceptions import ImmutableRecordError
 
 
 @pytest.fixture

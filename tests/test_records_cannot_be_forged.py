@@ -12,7 +12,7 @@ from assets import services as asset_services
 from assets.models import Asset, AssetChange, ChangeKind
 from isms import audit, policy_actions
 from isms.models import AuditEvent, PolicyRevision, RevisionStatus
-from isms.models.policy import ImmutableRecordError
+from isms.exceptions import ImmutableRecordError
 from training import acknowledgements as acks
 from training.models import Acknowledgement
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from isms import policy_actions
 from isms.models import AuditEvent, PolicyRevision, RevisionStatus
-from isms.models.policy import ImmutableRecordError
-from isms.policy_actions import WorkflowError
+from isms.exceptions import ImmutableRecordError
+from isms.exceptions import WorkflowError
 
 from .conftest import publish
 
