@@ -13,8 +13,8 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from isms import dbguards
-from isms.models import Department
 from isms.exceptions import ImmutableRecordError
+from isms.models import Department
 
 
 class Axis(models.TextChoices):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isms import audit
-from isms.models import Department, RevisionStatus
+from isms.models import Department, RevisionStatus, Role
 from isms.roles import can_manage_policy
 
 from . import access
@@ -26,6 +26,20 @@ from .models import (
     Result,
     SubmissionStatus,
 )
+
+
+def check_assigns_auditors(by):
+    """assign_auditor() asks, and the API before it looks the cycle up."""
+    if not access.runs_cycles(by):
+        raise PermissionDenied(_("Only auditors and the CISO's office assign auditors."))
+
+
+def check_records_findings(by):
+    """The coarse question the API asks before it reads a new finding: only those who run
+    the audit programme record findings at all. record_finding() decides for the
+    department (access.audits)."""
+    if not access.runs_cycles(by):
+        raise PermissionDenied(_("Only the auditor assigned to this department records findings."))
 
 
 @transaction.atomic
@@ -54,9 +68,8 @@ def _own_units(user):
 
 @transaction.atomic
 def assign_auditor(cycle, department, auditor, *, by, request=None):
-    if not access.runs_cycles(by):
-        raise PermissionDenied(_("Only auditors and the CISO's office assign auditors."))
-    if not auditor.has_global_role("auditor"):
+    check_assigns_auditors(by)
+    if not auditor.has_global_role(Role.AUDITOR):
         raise ValidationError({"auditor": _("%(name)s is not an auditor.") % {"name": auditor}})
     if not cycle.departments.filter(pk=department.pk).exists():
         raise ValidationError({"department": _("The department is not in the cycle's scope.")})
