@@ -13,15 +13,15 @@ All filters are SQL subqueries; nothing collects ids in Python.
 from django.db.models import Q, QuerySet
 
 from isms.models import Department, User
-from isms.pickers import check_nameable, may_be_named, nameable_for_any, nameable_people
+from isms.pickers import nameable_for_any
 from isms.roles import (
-    CITYWIDE_READER_ROLES,
     AnyUser,
     cached,
     departments_managed,
     reads_citywide,
 )
 
+from .custodians import CUSTODIAN_RULE
 from .models import Asset, AssetChange
 
 PUBLIC_RANK = 1
@@ -85,24 +85,7 @@ def assignable_sections(user: AnyUser) -> QuerySet[Department]:
     return departments_managed(user)
 
 
-# Who may keep an asset (its custodian): the people of the owning section's department, its
-# heads and chiefs, and the roles that read the whole register.
-CUSTODIAN_RULE = {"org_wide_roles": CITYWIDE_READER_ROLES}
-
-
-def possible_custodians(section: Department) -> QuerySet[User]:
-    return nameable_people(section, **CUSTODIAN_RULE)
-
-
 def possible_custodians_for(user: AnyUser) -> QuerySet[User]:
     """Everyone who may keep an asset in one of the units the person manages: the picker's
     list before a section is chosen."""
     return nameable_for_any(assignable_sections(user), **CUSTODIAN_RULE)
-
-
-def may_keep(person: User | None, section: Department) -> bool:
-    return may_be_named(person, section, **CUSTODIAN_RULE)
-
-
-def check_custodian(person: User | None, section: Department) -> None:
-    check_nameable(person, section, field="custodian", **CUSTODIAN_RULE)

@@ -16,6 +16,8 @@ from isms import dbguards
 from isms.exceptions import ImmutableRecordError
 from isms.models import Department
 
+from .custodians import check_custodian
+
 
 class Axis(models.TextChoices):
     CONFIDENTIALITY = "confidentiality", _("Confidentiality (機密性)")
@@ -333,8 +335,6 @@ class Asset(models.Model):
         # be someone who may read the asset. (A move to another unit is checked by
         # assets.services.update_asset, the one path that moves assets.)
         if self.custodian_id and self.custodian_id != getattr(self, "_loaded_custodian_id", None):
-            from .access import check_custodian
-
             check_custodian(self.custodian, self.section)
 
     def handling_rules(self):

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from isms import audit
 from isms.roles import is_programme_admin
 
-from .access import assignable_sections, can_edit, can_manage_any, check_custodian
+from .access import assignable_sections, can_edit, can_manage_any
+from .custodians import check_custodian
 from .models import Asset, AssetChange, AssetRelation, ChangeKind
 
 CLASSIFICATION_FIELDS = ("confidentiality", "integrity", "availability")

@@ -29,7 +29,8 @@ from isms.imports import ImportRejected, RowError
 from isms.models import department_id_of
 from isms.pickers import NOT_NAMEABLE
 
-from .access import assignable_sections, can_manage_any, may_keep
+from .access import assignable_sections, can_manage_any
+from .custodians import may_keep
 from .models import (
     Asset,
     AssetChange,

@@ -12,10 +12,8 @@
 
 from django.db.models import F, QuerySet
 
-from isms.models import Department, DepartmentKind, User, subtree_ids
-from isms.pickers import check_nameable, may_be_named, nameable_people
+from isms.models import Department, DepartmentKind, subtree_ids
 from isms.roles import (
-    PROGRAMME_OFFICE_ROLES,
     AnyUser,
     cached,
     departments_granted,
@@ -129,21 +127,3 @@ def uses_audits(user: AnyUser) -> bool:
 
 def manages_policy_backlog(user: AnyUser) -> bool:
     return reads_citywide(user)
-
-
-# Who may own a corrective action: those who read the finding through their own standing,
-# i.e. the department's heads and section chiefs and the CISO's office (never the staff,
-# who do not see findings at all).
-OWNER_RULE = {"org_wide_roles": PROGRAMME_OFFICE_ROLES, "members": False}
-
-
-def possible_owners(department: Department) -> QuerySet[User]:
-    return nameable_people(department, **OWNER_RULE)
-
-
-def may_own(person: User | None, finding: Finding) -> bool:
-    return may_be_named(person, finding.department, **OWNER_RULE)
-
-
-def check_owner(person: User | None, finding: Finding) -> None:
-    check_nameable(person, finding.department, field="owner", **OWNER_RULE)

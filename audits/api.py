@@ -310,7 +310,7 @@ class FindingUpdateSerializer(FindingSerializer):
 
 
 class CorrectiveActionSerializer(serializers.ModelSerializer):
-    # The service checks that the owner may read the finding (audits.access.check_owner).
+    # The service checks that the owner may read the finding (audits.owners.check_owner).
     owner = PersonRelatedField()
 
     class Meta:

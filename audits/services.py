@@ -26,6 +26,7 @@ from .models import (
     Result,
     SubmissionStatus,
 )
+from .owners import check_owner
 
 
 def check_assigns_auditors(by):
@@ -291,7 +292,7 @@ def add_corrective_action(finding, *, by, owner, plan, due_on, request=None):
     if finding.is_closed:
         raise ValidationError(_("The finding is closed."))
     # The owner is reminded of the finding's title and plan: they must be able to read it.
-    access.check_owner(owner, finding)
+    check_owner(owner, finding)
     if not (plan or "").strip():
         raise ValidationError({"plan": _("Describe the plan.")})
     action = CorrectiveAction.objects.create(

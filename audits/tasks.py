@@ -15,7 +15,6 @@ from isms.notify import (
 )
 from isms.pickers import nameable_people
 
-from . import access
 from .models import (
     AuditorAssignment,
     CorrectiveAction,
@@ -25,6 +24,7 @@ from .models import (
     Inspection,
     SubmissionStatus,
 )
+from .owners import may_own
 
 ACTION_TITLES = {
     "due_soon": _("Corrective action due %(deadline)s: %(title)s"),
@@ -77,7 +77,7 @@ def _action_messages(today):
         if owner.is_active:
             key = (owner.pk, finding.department_id)
             if key not in owner_reads:
-                owner_reads[key] = access.may_own(owner, finding)
+                owner_reads[key] = may_own(owner, finding)
             yield Message(
                 owner,
                 f"action:{action.pk}",

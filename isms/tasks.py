@@ -2,7 +2,8 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, imports, policy_actions
+from . import audit, policy_actions
+from .imports import run_import_job  # noqa: F401 - the worker finds its tasks here
 from .models import RoleAssignment
 from .notify import REMINDER_TASK_OPTIONS, Message, send_once
 from .portal import summary_sections
@@ -14,13 +15,6 @@ def activate_due_revisions():
     """Make revisions whose effective date has come current: scheduled just after midnight
     Japan time and every quarter hour, so a missed run is caught up."""
     return policy_actions.activate_due_revisions()
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def run_import_job(job_id):
-    """Check and write one uploaded import file. A worker killed mid-job hands the message
-    back and the job runs again: its rows are written in one transaction, at most once."""
-    return imports.run(job_id)
 
 
 @shared_task
