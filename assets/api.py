@@ -207,4 +207,3 @@ class AssetViewSet(
         )
         response["Content-Disposition"] = 'attachment; filename="assets.csv"'
         return response
-

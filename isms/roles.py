@@ -105,9 +105,7 @@ def assign_role(
 
 
 @transaction.atomic
-def revoke_role(
-    assignment: RoleAssignment, *, by: User | None = None, request=None
-) -> AuditEvent:
+def revoke_role(assignment: RoleAssignment, *, by: User | None = None, request=None) -> AuditEvent:
     user, department = assignment.user, assignment.department
     data = {"user": user.username, "role": assignment.role, "department": _code(department)}
     assignment.delete()
@@ -180,9 +178,7 @@ def departments_granted(user: AnyUser, codename: str) -> QuerySet[Department]:
     )
 
 
-def departments_overseen(
-    user: AnyUser, codename: str = "view_compliance"
-) -> QuerySet[Department]:
+def departments_overseen(user: AnyUser, codename: str = "view_compliance") -> QuerySet[Department]:
     """Departments whose compliance the person may see: everything below the departments
     they hold `codename` on, or the whole city for the programme's oversight roles.
 
@@ -194,9 +190,7 @@ def departments_overseen(
     return Department.objects.within(departments_granted(user, codename))
 
 
-def departments_managed(
-    user: AnyUser, codename: str = "manage_assets"
-) -> QuerySet[Department]:
+def departments_managed(user: AnyUser, codename: str = "manage_assets") -> QuerySet[Department]:
     """Departments (and the units below them) where the person holds `codename` through a
     departmental role. Citywide roles read everywhere but manage nowhere."""
     if not user.is_authenticated:
