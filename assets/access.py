@@ -73,7 +73,7 @@ def can_manage_any(user: AnyUser) -> bool:
     """Section chiefs and department heads: they add, classify and import assets."""
     if not user.is_authenticated:
         return False
-    return cached(user, "manages_assets", departments_managed(user).exists)
+    return cached(user, "manages_assets", lambda: departments_managed(user).exists())
 
 
 def can_use_register(user: AnyUser) -> bool:

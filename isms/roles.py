@@ -180,7 +180,7 @@ def departments_granted(user: AnyUser, codename: str) -> QuerySet[Department]:
 
 def departments_overseen(user: AnyUser, codename: str = "view_compliance") -> QuerySet[Department]:
     """Departments whose compliance the person may see: everything below the departments
-    they hold `codename` on, or the whole city for the programme's oversight roles.
+    they hold `codename` on, or the whole city for the citywide readers.
 
     Returns a queryset, so callers filter with a SQL subquery, never a list of ids."""
     if not user.is_authenticated:
@@ -200,7 +200,7 @@ def departments_managed(user: AnyUser, codename: str = "manage_assets") -> Query
 
 def oversees_any_department(user: AnyUser) -> bool:
     """Cached for the request: the navigation, the view's guard and the queryset all ask."""
-    return cached(user, "oversees_any_department", departments_overseen(user).exists)
+    return cached(user, "oversees_any_department", lambda: departments_overseen(user).exists())
 
 
 def can_manage_policy(user: AnyUser) -> bool:
