@@ -10,27 +10,28 @@
 All filters are SQL subqueries; nothing collects ids in Python.
 """
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from isms.models import Role
-from isms.pickers import check_nameable, may_be_named, nameable_for_any, nameable_people
-from isms.roles import departments_managed
+from isms.models import Department, User
+from isms.pickers import nameable_for_any
+from isms.roles import (
+    AnyUser,
+    cached,
+    departments_managed,
+    reads_citywide,
+)
 
-from .models import Asset
+from .custodians import CUSTODIAN_RULE
+from .models import Asset, AssetChange
 
-READ_EVERYTHING_ROLES = (Role.AUDITOR, Role.CISO, Role.PROGRAMME_ADMIN)
 PUBLIC_RANK = 1
 
 
-def reads_everything(user):
-    return user.is_authenticated and user.has_global_role(*READ_EVERYTHING_ROLES)
-
-
-def visible_assets(user, assets=None):
+def visible_assets(user: AnyUser, assets: QuerySet[Asset] | None = None) -> QuerySet[Asset]:
     assets = Asset.objects.all() if assets is None else assets
     if not user.is_authenticated:
         return assets.none()
-    if reads_everything(user):
+    if reads_citywide(user):
         return assets
     visible = (
         Q(confidentiality_rank=PUBLIC_RANK)
@@ -42,13 +43,13 @@ def visible_assets(user, assets=None):
     return assets.filter(visible)
 
 
-def visible_history(user, asset):
+def visible_history(user: AnyUser, asset: Asset) -> QuerySet[AssetChange]:
     """The entries of a (visible) asset's history the person may read: all of them for
     those who read the asset at any level (its section, its managers, the city-wide
     readers); for everyone else, who sees it only because it is public now, the entries
     made while it was public."""
     history = asset.history.all()
-    if reads_everything(user) or (user.section_id and user.section_id == asset.section_id):
+    if reads_citywide(user) or (user.section_id and user.section_id == asset.section_id):
         return history
     if asset.custodian_id == user.pk:
         return history
@@ -57,51 +58,34 @@ def visible_history(user, asset):
     return history.filter(confidentiality_rank__lte=PUBLIC_RANK)
 
 
-def editable_assets(user, assets=None):
+def editable_assets(user: AnyUser, assets: QuerySet[Asset] | None = None) -> QuerySet[Asset]:
     assets = Asset.objects.all() if assets is None else assets
     if not user.is_authenticated:
         return assets.none()
     return assets.filter(section__in=departments_managed(user))
 
 
-def can_edit(user, asset):
+def can_edit(user: AnyUser, asset: Asset) -> bool:
     return editable_assets(user).filter(pk=asset.pk).exists()
 
 
-def can_manage_any(user):
+def can_manage_any(user: AnyUser) -> bool:
     """Section chiefs and department heads: they add, classify and import assets."""
-    if not hasattr(user, "_manages_assets"):
-        user._manages_assets = user.is_authenticated and departments_managed(user).exists()
-    return user._manages_assets
+    if not user.is_authenticated:
+        return False
+    return cached(user, "manages_assets", lambda: departments_managed(user).exists())
 
 
-def can_use_register(user):
+def can_use_register(user: AnyUser) -> bool:
     return user.is_authenticated
 
 
-def assignable_sections(user):
+def assignable_sections(user: AnyUser) -> QuerySet[Department]:
     """Units a person may own assets in: those they manage."""
     return departments_managed(user)
 
 
-# Who may keep an asset (its custodian): the people of the owning section's department, its
-# heads and chiefs, and the roles that read the whole register.
-CUSTODIAN_RULE = {"org_wide_roles": READ_EVERYTHING_ROLES}
-
-
-def possible_custodians(section):
-    return nameable_people(section, **CUSTODIAN_RULE)
-
-
-def possible_custodians_for(user):
+def possible_custodians_for(user: AnyUser) -> QuerySet[User]:
     """Everyone who may keep an asset in one of the units the person manages: the picker's
     list before a section is chosen."""
     return nameable_for_any(assignable_sections(user), **CUSTODIAN_RULE)
-
-
-def may_keep(person, section):
-    return may_be_named(person, section, **CUSTODIAN_RULE)
-
-
-def check_custodian(person, section):
-    check_nameable(person, section, field="custodian", **CUSTODIAN_RULE)

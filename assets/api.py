@@ -1,8 +1,7 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -12,7 +11,7 @@ from isms.models import Department
 from isms.pickers import PersonRelatedField
 
 from . import services, transfer
-from .access import can_edit, can_manage_any, visible_assets, visible_history
+from .access import visible_assets, visible_history
 from .filters import AssetFilter
 from .models import Asset, AssetChange, Axis, ClassificationLevel, NetworkTier
 from .tier_rules import rules_broken_by
@@ -103,42 +102,26 @@ class AssetViewSet(
             .order_by("section_id", "name", "pk")
         )
 
+    # The services decide who may add and change an asset; isms/api/errors.py turns their
+    # PermissionDenied and ValidationError into 403 and 400.
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("reason", None)
-        if not can_manage_any(self.request.user):
-            raise PermissionDenied("Only section chiefs and department heads add assets.")
-        try:
-            serializer.instance = services.create_asset(
-                by=self.request.user, request=self.request, **data
-            )
-        except DjangoValidationError as error:
-            raise ValidationError(_detail(error)) from None
+        serializer.instance = services.create_asset(
+            by=self.request.user, request=self.request, **data
+        )
 
     def update(self, request, *args, **kwargs):
         # Refuse people who may not change the asset before looking at what they sent.
-        if not can_edit(request.user, self.get_object()):
-            raise PermissionDenied(
-                "Only the section chief or department head of the owning "
-                "department can change this asset."
-            )
+        services.check_may_change(request.user, self.get_object())
         return super().update(request, *args, **kwargs)
 
     def perform_update(self, serializer):
-        asset = serializer.instance
-        if not can_edit(self.request.user, asset):
-            raise PermissionDenied(
-                "Only the section chief or department head of the owning "
-                "department can change this asset."
-            )
         data = dict(serializer.validated_data)
         reason = data.pop("reason", "")
-        try:
-            serializer.instance, _change = services.update_asset(
-                asset, by=self.request.user, reason=reason, request=self.request, **data
-            )
-        except DjangoValidationError as error:
-            raise ValidationError(_detail(error)) from None
+        serializer.instance, _change = services.update_asset(
+            serializer.instance, by=self.request.user, reason=reason, request=self.request, **data
+        )
 
     @extend_schema(responses=AssetChangeSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None)
@@ -187,8 +170,7 @@ class AssetViewSet(
         filterset_class=None,
     )
     def import_file(self, request):
-        if not can_manage_any(request.user):
-            raise PermissionDenied("Only section chiefs and department heads import assets.")
+        transfer.check_may_import(request.user)  # before the file is read
         uploaded = request.FILES.get("file")
         if uploaded is None:
             raise ValidationError({"file": ["Upload a .csv or .xlsx file as 'file'."]})
@@ -217,6 +199,3 @@ class AssetViewSet(
         output = "xlsx" if request.query_params.get("output") == "xlsx" else "csv"
         return transfer.export(self.filter_queryset(self.get_queryset()), output)
 
-
-def _detail(error):
-    return error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}

@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from isms.forms import IdField, strict_formfield
 from isms.pickers import NOT_NAMEABLE, PersonField
 
-from .access import assignable_sections, may_keep, possible_custodians_for
+from .access import assignable_sections, possible_custodians_for
+from .custodians import may_keep
 from .models import Asset, Axis, ClassificationLevel, RelationKind
 
 

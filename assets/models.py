@@ -13,8 +13,10 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from isms import dbguards
+from isms.exceptions import ImmutableRecordError
 from isms.models import Department
-from isms.models.policy import ImmutableRecordError
+
+from .custodians import check_custodian
 
 
 class Axis(models.TextChoices):
@@ -333,8 +335,6 @@ class Asset(models.Model):
         # be someone who may read the asset. (A move to another unit is checked by
         # assets.services.update_asset, the one path that moves assets.)
         if self.custodian_id and self.custodian_id != getattr(self, "_loaded_custodian_id", None):
-            from .access import check_custodian
-
             check_custodian(self.custodian, self.section)
 
     def handling_rules(self):

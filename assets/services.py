@@ -8,8 +8,10 @@ from django.utils.translation import gettext as _
 
 from isms import audit
 from isms.audit import AuditAction
+from isms.roles import is_programme_admin
 
-from .access import assignable_sections, can_edit, check_custodian
+from .access import assignable_sections, can_edit, can_manage_any
+from .custodians import check_custodian
 from .models import Asset, AssetChange, AssetRelation, ChangeKind
 
 CLASSIFICATION_FIELDS = ("confidentiality", "integrity", "availability")
@@ -49,8 +51,26 @@ def _check_section(user, section):
         raise ValidationError({"section": _("You can only keep assets in sections you manage.")})
 
 
+def check_may_add(by):
+    if not can_manage_any(by):
+        raise PermissionDenied(_("Only section chiefs and department heads add assets."))
+
+
+def check_may_change(by, asset):
+    """Refuse unless the person may change the asset: update_asset() asks, and the API
+    asks before it reads what was sent."""
+    if not can_edit(by, asset):
+        raise PermissionDenied(
+            _(
+                "Only the section chief or department head of the owning "
+                "department can change this asset."
+            )
+        )
+
+
 @transaction.atomic
 def create_asset(*, by, request=None, **fields):
+    check_may_add(by)
     _check_section(by, fields["section"])
     asset = Asset(**fields)
     # full_clean applies the custodian rule (Asset.clean: someone of its department).
@@ -75,13 +95,7 @@ def create_asset(*, by, request=None, **fields):
 @transaction.atomic
 def update_asset(asset, *, by, reason="", request=None, **fields):
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
-    if not can_edit(by, asset):
-        raise PermissionDenied(
-            _(
-                "Only the section chief or department head of the owning "
-                "department can change this asset."
-            )
-        )
+    check_may_change(by, asset)
     if "section" in fields and fields["section"].pk != asset.section_id:
         _check_section(by, fields["section"])
     rank_before = asset.confidentiality_rank
@@ -192,11 +206,9 @@ def activate_scheme(scheme, *, by, request=None):
     """Make `scheme` the one classification scheme in force (the programme admin, in the
     Django admin). Assets keep the levels they were classified with until a chief
     reclassifies them on the register's pages, which writes their history."""
-    from isms.models import Role
-
     from .models import ClassificationScheme
 
-    if not by.has_global_role(Role.PROGRAMME_ADMIN):
+    if not is_programme_admin(by):
         raise PermissionDenied(_("Only the programme admin switches the classification scheme."))
     previous = ClassificationScheme.objects.select_for_update().filter(is_active=True).first()
     if previous is not None and previous.pk == scheme.pk:

@@ -16,6 +16,7 @@ import io
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,10 +26,11 @@ from isms import audit, imports
 from isms.audit import AuditAction
 from isms.exports import csv_lines, export_response, undefuse
 from isms.imports import ImportRejected, RowError
-from isms.models.organisation import department_id_of
+from isms.models import department_id_of
 from isms.pickers import NOT_NAMEABLE
 
-from .access import assignable_sections, may_keep
+from .access import assignable_sections, can_manage_any
+from .custodians import may_keep
 from .models import (
     Asset,
     AssetChange,
@@ -409,9 +411,17 @@ def import_scope(user):
     return next((d for d in granted if d.parent_id not in ids), None)
 
 
+def check_may_import(by):
+    """Refuse people who manage no section: start_import() asks, and the API asks before it
+    reads the file."""
+    if not can_manage_any(by):
+        raise PermissionDenied(_("Only section chiefs and department heads import assets."))
+
+
 def start_import(uploaded, *, by, request=None):
     """Queue the import of an uploaded file as a job (see isms.imports); returns the job.
     Raises ImportRefused when the same file is already imported or the unit is busy."""
+    check_may_import(by)
     return imports.start_import(
         IMPORT_KIND, uploaded, by=by, scope=import_scope(by), request=request
     )

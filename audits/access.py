@@ -4,33 +4,33 @@
   self-inspection, see its findings and record corrective actions.
 - An auditor sees, answers (in an audit), and records findings for the departments assigned
   to them in a cycle, and never their own.
-- The CISO and the programme admin see everything. They and the auditors (who run the
-  audit programme, README.md) open cycles and assign auditors.
+- The CISO and the programme admin (isms.roles.PROGRAMME_OFFICE_ROLES) see everything.
+  They and the auditors (isms.roles.CITYWIDE_READER_ROLES, who run the audit programme)
+  open cycles and assign auditors.
 - Everyone else sees nothing here.
 """
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
-from isms.models import Department, Role
-from isms.models.organisation import DepartmentKind, subtree_ids
-from isms.pickers import check_nameable, may_be_named, nameable_people
-from isms.roles import departments_granted
+from isms.models import Department, DepartmentKind, subtree_ids
+from isms.roles import (
+    AnyUser,
+    cached,
+    departments_granted,
+    is_programme_office,
+    reads_citywide,
+)
 
-from .models import AuditorAssignment, CycleKind, Finding, Inspection
-
-CITYWIDE_ROLES = (Role.CISO, Role.PROGRAMME_ADMIN)
-
-
-def sees_everything(user):
-    return user.is_authenticated and user.has_global_role(*CITYWIDE_ROLES)
+from .models import AuditorAssignment, Cycle, CycleKind, Finding, Inspection
 
 
-def runs_cycles(user):
-    """Opens cycles and assigns auditors."""
-    return user.is_authenticated and user.has_global_role(*CITYWIDE_ROLES, Role.AUDITOR)
+def runs_cycles(user: AnyUser) -> bool:
+    """Opens cycles and assigns auditors: the citywide readers, who run the audit
+    programme."""
+    return reads_citywide(user)
 
 
-def answering_departments(user):
+def answering_departments(user: AnyUser) -> QuerySet[Department]:
     """Departments whose self-inspection the person answers: a head's department, and the
     department above a chief's section.
 
@@ -49,7 +49,7 @@ def answering_departments(user):
     return Department.objects.filter(pk__in=subtree_ids(granted, above_sections))
 
 
-def _visible(model, user):
+def _visible(model: type[Finding] | type[Inspection], user: AnyUser) -> QuerySet:
     """Rows of `model` (findings, inspections: both belong to a cycle and a department)
     that the person may see: those of the departments they answer for, and those of the
     departments they are assigned to audit in that cycle.
@@ -67,73 +67,63 @@ def _visible(model, user):
     return model.objects.filter(pk__in=own.union(audited, all=True))
 
 
-def visible_inspections(user):
+def visible_inspections(user: AnyUser) -> QuerySet[Inspection]:
     if not user.is_authenticated:
         return Inspection.objects.none()
-    if sees_everything(user):
+    if is_programme_office(user):
         return Inspection.objects.all()
     return _visible(Inspection, user)
 
 
-def visible_findings(user):
+def visible_findings(user: AnyUser) -> QuerySet[Finding]:
     if not user.is_authenticated:
         return Finding.objects.none()
-    if sees_everything(user):
+    if is_programme_office(user):
         return Finding.objects.all()
     return _visible(Finding, user)
 
 
-def is_assigned(user, cycle, department):
+def visible_cycles(user: AnyUser) -> QuerySet[Cycle]:
+    if is_programme_office(user):
+        return Cycle.objects.all()
+    return Cycle.objects.filter(
+        pk__in=visible_inspections(user).values("cycle_id")
+    ) | Cycle.objects.filter(created_by=user)
+
+
+def is_assigned(user: AnyUser, cycle: Cycle, department: Department) -> bool:
     return AuditorAssignment.objects.filter(
         auditor=user, cycle=cycle, department=department
     ).exists()
 
 
-def audits(user, cycle, department):
+def audits(user: AnyUser, cycle: Cycle, department: Department) -> bool:
     """May record findings, verify actions and return answers for this department."""
     return user.is_authenticated and (
         is_assigned(user, cycle, department)
-        or (user.has_global_role(*CITYWIDE_ROLES) and cycle.kind == CycleKind.SELF_INSPECTION)
+        or (is_programme_office(user) and cycle.kind == CycleKind.SELF_INSPECTION)
     )
 
 
-def answers_for(user, inspection):
+def answers_for(user: AnyUser, inspection: Inspection) -> bool:
     """Self-inspections are answered by the department, audits by the assigned auditor."""
     if inspection.cycle.kind == CycleKind.AUDIT:
         return is_assigned(user, inspection.cycle, inspection.department)
     return answering_departments(user).filter(pk=inspection.department_id).exists()
 
 
-def acts_for_department(user, department):
+def acts_for_department(user: AnyUser, department: Department) -> bool:
     """Records corrective actions for the department's findings."""
     return answering_departments(user).filter(pk=department.pk).exists()
 
 
-def uses_audits(user):
+def uses_audits(user: AnyUser) -> bool:
     if not user.is_authenticated:
         return False
-    if not hasattr(user, "_uses_audits"):
-        user._uses_audits = runs_cycles(user) or answering_departments(user).exists()
-    return user._uses_audits
+    return cached(
+        user, "uses_audits", lambda: runs_cycles(user) or answering_departments(user).exists()
+    )
 
 
-def manages_policy_backlog(user):
-    return user.is_authenticated and user.has_global_role(*CITYWIDE_ROLES, Role.AUDITOR)
-
-
-# Who may own a corrective action: those who read the finding through their own standing,
-# i.e. the department's heads and section chiefs and the CISO's office (never the staff,
-# who do not see findings at all).
-OWNER_RULE = {"org_wide_roles": CITYWIDE_ROLES, "members": False}
-
-
-def possible_owners(department):
-    return nameable_people(department, **OWNER_RULE)
-
-
-def may_own(person, finding):
-    return may_be_named(person, finding.department, **OWNER_RULE)
-
-
-def check_owner(person, finding):
-    check_nameable(person, finding.department, field="owner", **OWNER_RULE)
+def manages_policy_backlog(user: AnyUser) -> bool:
+    return reads_citywide(user)

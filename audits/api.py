@@ -1,16 +1,15 @@
-"""The audit cycle through the API, with the same rules as the pages (audits.access and
-audits.services decide; these views translate)."""
+"""The audit cycle through the API, with the same rules as the pages: audits.access decides
+what is visible, audits.services who may act; isms/api/errors.py turns their
+PermissionDenied and ValidationError into 403 and 400."""
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -29,14 +28,17 @@ from .models import (
     Result,
     Severity,
 )
-from .views import visible_cycles
 
 User = get_user_model()
 
 
+def _visible_cycles(user):
+    return access.visible_cycles(user).distinct()
+
+
 class InspectionFilter(django_filters.FilterSet):
     # Ids of cycles and inspections the caller may not see are refused like unknown ids.
-    cycle = VisibleChoiceFilter(visible=lambda user: visible_cycles(user).distinct())
+    cycle = VisibleChoiceFilter(visible=_visible_cycles)
 
     class Meta:
         model = Inspection
@@ -52,16 +54,11 @@ class AnswerFilter(django_filters.FilterSet):
 
 
 class FindingFilter(django_filters.FilterSet):
-    cycle = VisibleChoiceFilter(visible=lambda user: visible_cycles(user).distinct())
+    cycle = VisibleChoiceFilter(visible=_visible_cycles)
 
     class Meta:
         model = Finding
         fields = ["cycle", "status", "severity", "needs_policy_review"]
-
-
-def _raise_400(error):
-    detail = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
-    raise ValidationError(detail) from None
 
 
 class CycleSerializer(serializers.ModelSerializer):
@@ -105,41 +102,33 @@ class CycleViewSet(
         if not access.uses_audits(self.request.user):
             return Cycle.objects.none()
         return (
-            visible_cycles(self.request.user)
+            access.visible_cycles(self.request.user)
             .distinct()
             .prefetch_related("departments")
             .order_by("-fiscal_year", "-pk")
         )
 
     def create(self, request, *args, **kwargs):
-        if not access.runs_cycles(request.user):
-            raise PermissionDenied("Only auditors and the CISO's office open cycles.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         departments = data.pop("departments")
-        try:
-            cycle = services.open_cycle(
-                by=request.user, departments=departments, request=request, **data
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        cycle = services.open_cycle(
+            by=request.user, departments=departments, request=request, **data
+        )
         return Response(CycleSerializer(cycle).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AssignSerializer, responses={201: AssignSerializer})
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        if not access.runs_cycles(request.user):
-            raise PermissionDenied("Only auditors and the CISO's office assign auditors.")
+        # Before the lookup: people outside the audit programme see no cycle at all.
+        services.check_assigns_auditors(request.user)
         cycle = self.get_object()
         serializer = AssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.assign_auditor(
-                cycle, by=request.user, request=request, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        services.assign_auditor(
+            cycle, by=request.user, request=request, **serializer.validated_data
+        )
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
@@ -198,10 +187,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         inspection = self.get_object()
-        try:
-            services.submit(inspection, by=request.user, request=request)
-        except DjangoValidationError as error:
-            _raise_400(error)
+        services.submit(inspection, by=request.user, request=request)
         return Response(InspectionSerializer(self.get_queryset().get(pk=pk)).data)
 
     @extend_schema(request=ReasonSerializer, responses=InspectionSerializer)
@@ -210,15 +196,12 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         inspection = self.get_object()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.return_for_correction(
-                inspection,
-                by=request.user,
-                request=request,
-                reason=serializer.validated_data["reason"],
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        services.return_for_correction(
+            inspection,
+            by=request.user,
+            request=request,
+            reason=serializer.validated_data["reason"],
+        )
         return Response(InspectionSerializer(self.get_queryset().get(pk=pk)).data)
 
 
@@ -241,7 +224,7 @@ class FromAnswerSerializer(serializers.Serializer):
 
 
 class FindingSerializer(serializers.ModelSerializer):
-    cycle = VisibleRelatedField(model=Cycle, visible=lambda user: visible_cycles(user).distinct())
+    cycle = VisibleRelatedField(model=Cycle, visible=_visible_cycles)
     department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all())
     addressed_by = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
@@ -291,18 +274,13 @@ class AnswerViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        inspection = get_object_or_404(
-            access.visible_inspections(request.user), pk=data["inspection"].pk
+        inspection = data["inspection"]  # one the caller may see (VisibleRelatedField)
+        services.save_answers(
+            inspection,
+            {data["item"].pk: (data["result"], data.get("comment", ""))},
+            by=request.user,
+            request=request,
         )
-        try:
-            services.save_answers(
-                inspection,
-                {data["item"].pk: (data["result"], data.get("comment", ""))},
-                by=request.user,
-                request=request,
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
         answer = Answer.objects.get(inspection=inspection, item=data["item"])
         return Response(AnswerSerializer(answer).data, status=status.HTTP_201_CREATED)
 
@@ -312,12 +290,9 @@ class AnswerViewSet(
         answer = self.get_object()
         serializer = FromAnswerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            finding = services.finding_from_answer(
-                answer, by=request.user, request=request, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        finding = services.finding_from_answer(
+            answer, by=request.user, request=request, **serializer.validated_data
+        )
         return Response(FindingSerializer(finding).data, status=status.HTTP_201_CREATED)
 
 
@@ -335,7 +310,7 @@ class FindingUpdateSerializer(FindingSerializer):
 
 
 class CorrectiveActionSerializer(serializers.ModelSerializer):
-    # The service checks that the owner may read the finding (audits.access.check_owner).
+    # The service checks that the owner may read the finding (audits.owners.check_owner).
     owner = PersonRelatedField()
 
     class Meta:
@@ -384,20 +359,16 @@ class FindingViewSet(
 
     def create(self, request, *args, **kwargs):
         # Refuse people who never record findings before reading what they sent.
-        if not access.runs_cycles(request.user):
-            raise PermissionDenied("Only the auditor assigned to this department records findings.")
+        services.check_records_findings(request.user)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        try:
-            finding = services.record_finding(
-                by=request.user,
-                request=request,
-                related_assets=data.pop("related_assets", []),
-                **data,
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        finding = services.record_finding(
+            by=request.user,
+            request=request,
+            related_assets=data.pop("related_assets", []),
+            **data,
+        )
         return Response(FindingSerializer(finding).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -406,21 +377,15 @@ class FindingViewSet(
             finding, data=request.data, partial=kwargs.get("partial", False)
         )
         serializer.is_valid(raise_exception=True)
-        try:
-            finding = services.update_finding(
-                finding, by=request.user, request=request, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        finding = services.update_finding(
+            finding, by=request.user, request=request, **serializer.validated_data
+        )
         return Response(FindingSerializer(finding).data)
 
     @extend_schema(request=None, responses=FindingSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        try:
-            finding = services.close_finding(self.get_object(), by=request.user, request=request)
-        except DjangoValidationError as error:
-            _raise_400(error)
+        finding = services.close_finding(self.get_object(), by=request.user, request=request)
         return Response(FindingSerializer(finding).data)
 
     @extend_schema(request=ReasonSerializer, responses=FindingSerializer)
@@ -429,15 +394,12 @@ class FindingViewSet(
         finding = self.get_object()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            finding = services.reopen_finding(
-                finding,
-                by=request.user,
-                request=request,
-                reason=serializer.validated_data["reason"],
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        finding = services.reopen_finding(
+            finding,
+            by=request.user,
+            request=request,
+            reason=serializer.validated_data["reason"],
+        )
         return Response(FindingSerializer(finding).data)
 
     @extend_schema(
@@ -455,12 +417,9 @@ class FindingViewSet(
             )
         serializer = CorrectiveActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            corrective = services.add_corrective_action(
-                finding, by=request.user, request=request, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        corrective = services.add_corrective_action(
+            finding, by=request.user, request=request, **serializer.validated_data
+        )
         return Response(CorrectiveActionSerializer(corrective).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -477,12 +436,9 @@ class FindingViewSet(
         uploaded = request.FILES.get("file")
         if uploaded is None:
             raise ValidationError({"file": ["Upload the file as 'file'."]})
-        try:
-            evidence = services.attach_evidence(
-                uploaded, by=request.user, finding=finding, request=request
-            )
-        except DjangoValidationError as error:
-            _raise_400(error)
+        evidence = services.attach_evidence(
+            uploaded, by=request.user, finding=finding, request=request
+        )
         return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
 
 

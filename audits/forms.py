@@ -6,8 +6,8 @@ from isms.forms import BoundedDateField, DateInput, strict_formfield
 from isms.models import Department, PolicyRevision, RevisionStatus
 from isms.pickers import PersonField
 
-from .access import possible_owners
 from .models import ChecklistVersion, Cycle, Finding, Result, Severity
+from .owners import possible_owners
 
 
 class CycleForm(forms.ModelForm):

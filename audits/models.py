@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from isms.models import Department, PolicyRevision
 
+from .owners import check_owner
+
 
 class Area(models.TextChoices):
     """The nine countermeasure areas of seed section 6."""
@@ -313,8 +315,6 @@ class CorrectiveAction(models.Model):
     def clean(self):
         # Any form that names the owner (the Django admin too) applies the owners' rule.
         if self.owner_id and self.owner_id != getattr(self, "_loaded_owner_id", None):
-            from .access import check_owner
-
             check_owner(self.owner, self.finding)
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from isms import audit
 from isms.audit import AuditAction
-from isms.models import Department, RevisionStatus
+from isms.models import Department, RevisionStatus, Role
 from isms.roles import can_manage_policy
 
 from . import access
@@ -27,6 +27,21 @@ from .models import (
     Result,
     SubmissionStatus,
 )
+from .owners import check_owner
+
+
+def check_assigns_auditors(by):
+    """assign_auditor() asks, and the API before it looks the cycle up."""
+    if not access.runs_cycles(by):
+        raise PermissionDenied(_("Only auditors and the CISO's office assign auditors."))
+
+
+def check_records_findings(by):
+    """The coarse question the API asks before it reads a new finding: only those who run
+    the audit programme record findings at all. record_finding() decides for the
+    department (access.audits)."""
+    if not access.runs_cycles(by):
+        raise PermissionDenied(_("Only the auditor assigned to this department records findings."))
 
 
 @transaction.atomic
@@ -55,9 +70,8 @@ def _own_units(user):
 
 @transaction.atomic
 def assign_auditor(cycle, department, auditor, *, by, request=None):
-    if not access.runs_cycles(by):
-        raise PermissionDenied(_("Only auditors and the CISO's office assign auditors."))
-    if not auditor.has_global_role("auditor"):
+    check_assigns_auditors(by)
+    if not auditor.has_global_role(Role.AUDITOR):
         raise ValidationError({"auditor": _("%(name)s is not an auditor.") % {"name": auditor}})
     if not cycle.departments.filter(pk=department.pk).exists():
         raise ValidationError({"department": _("The department is not in the cycle's scope.")})
@@ -283,7 +297,7 @@ def add_corrective_action(finding, *, by, owner, plan, due_on, request=None):
     if finding.is_closed:
         raise ValidationError(_("The finding is closed."))
     # The owner is reminded of the finding's title and plan: they must be able to read it.
-    access.check_owner(owner, finding)
+    check_owner(owner, finding)
     if not (plan or "").strip():
         raise ValidationError({"plan": _("Describe the plan.")})
     action = CorrectiveAction.objects.create(

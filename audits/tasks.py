@@ -17,7 +17,6 @@ from isms.notify import (
 )
 from isms.pickers import nameable_people
 
-from . import access
 from .models import (
     AuditorAssignment,
     CorrectiveAction,
@@ -27,6 +26,7 @@ from .models import (
     Inspection,
     SubmissionStatus,
 )
+from .owners import may_own
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def _action_messages(today):
         else:
             key = (owner.pk, finding.department_id)
             if key not in owner_reads:
-                owner_reads[key] = access.may_own(owner, finding)
+                owner_reads[key] = may_own(owner, finding)
                 if not owner_reads[key]:
                     logger.warning(
                         "corrective action %s: its owner can no longer read the finding", action.pk

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
 from isms.exports import FORMATS, export_response
-from isms.roles import can_manage_policy
+from isms.roles import can_manage_policy, is_programme_office
 
 from . import access, reports, services
 from .filters import FindingListFilter
@@ -25,7 +25,7 @@ from .forms import (
     FromAnswerForm,
     ReasonForm,
 )
-from .models import Answer, Area, Cycle, Evidence, Finding
+from .models import Answer, Area, Evidence, Finding
 
 
 def _messages_from(request, error):
@@ -33,18 +33,10 @@ def _messages_from(request, error):
         messages.error(request, message)
 
 
-def visible_cycles(user):
-    if access.sees_everything(user):
-        return Cycle.objects.all()
-    return Cycle.objects.filter(
-        pk__in=access.visible_inspections(user).values("cycle_id")
-    ) | Cycle.objects.filter(created_by=user)
-
-
 @allowed_if(access.uses_audits)
 def cycle_list(request):
     cycles = (
-        visible_cycles(request.user)
+        access.visible_cycles(request.user)
         .select_related("checklist")
         .order_by("-fiscal_year", "-starts_on", "-pk")
     )
@@ -83,7 +75,7 @@ def cycle_create(request):
 
 
 def _visible_cycle(request, pk):
-    return get_object_or_404(visible_cycles(request.user).distinct(), pk=pk)
+    return get_object_or_404(access.visible_cycles(request.user).distinct(), pk=pk)
 
 
 @allowed_if(access.uses_audits)
@@ -97,7 +89,7 @@ def cycle_detail(request, pk):
         .order_by("department__sort_order")
     )
     assignments = cycle.assignments.select_related("department", "auditor")
-    if not access.sees_everything(request.user):
+    if not is_programme_office(request.user):
         assignments = assignments.filter(
             Q(auditor=request.user) | Q(department__in=access.answering_departments(request.user))
         )
@@ -432,7 +424,7 @@ def policy_backlog(request):
         .prefetch_related("addressed_by__document")
         .order_by("status", "-created_at")
     )
-    if not access.sees_everything(request.user):
+    if not is_programme_office(request.user):
         findings = findings.filter(pk__in=access.visible_findings(request.user).values("pk"))
     form = None
     if can_manage_policy(request.user):

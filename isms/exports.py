@@ -88,7 +88,14 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
     return cell
 
 
-def export_response(filename, header, rows, output="csv", *, sheet=None):
+def export_response(
+    filename: str,
+    header: Iterable[object],
+    rows: Iterable[Iterable[object]],
+    output: str = "csv",
+    *,
+    sheet: str | None = None,
+) -> FileResponse | StreamingHttpResponse:
     """The download of a table as `output` ("csv" or "xlsx"): `filename` without its
     extension, `header` the first row, `rows` an iterable of rows read once (a generator
     over a queryset's iterator() keeps the memory constant). CSV is streamed; xlsx is
@@ -107,5 +114,7 @@ def export_response(filename, header, rows, output="csv", *, sheet=None):
     if output != "csv":
         raise ValueError(f"an export is csv or xlsx, not {output!r}")
     response = StreamingHttpResponse(csv_lines(header, rows), content_type=CSV_CONTENT_TYPE)
-    response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
+    # content_disposition_header() returns None only for an inline answer without a name.
+    disposition = content_disposition_header(True, f"{filename}.csv") or "attachment"
+    response["Content-Disposition"] = disposition
     return response

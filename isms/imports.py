@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -194,9 +195,18 @@ def _give_up_abandoned(kind_code):
             _finish_failed(job.pk, [RowError(0, "", message)])
 
 
+# Defined here rather than in isms.tasks (which offers it to the worker's autodiscovery),
+# so that this module need not import isms.tasks, which imports it: no import circle. The
+# name stays the one the queue has always known.
+@shared_task(name="isms.tasks.run_import_job", acks_late=True, reject_on_worker_lost=True)
+def run_import_job(job_id):
+    """Check and write one uploaded import file. A worker killed mid-job hands the message
+    back and the job runs again: its rows are written in one transaction, at most once."""
+    return run(job_id)
+
+
 def _enqueue(job_id):
     """Queue the job once the upload is committed; run it here if the broker is down."""
-    from .tasks import run_import_job
 
     def send():
         try:

@@ -4,7 +4,7 @@ Views and the API call these functions and nothing else to change a revision: ea
 who may act, changes the state, and writes the audit trail in one transaction.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -12,15 +12,12 @@ from django.utils.translation import gettext as _
 
 from . import audit
 from .audit import AuditAction
+from .exceptions import WorkflowError  # also imported from here by training/ until it is split
 from .models import PolicyRevision, RevisionStatus
 from .roles import can_approve_revision, can_manage_policy, can_publish_revision
 from .signals import revision_published
 
 EDITABLE_FIELDS = ("title", "body", "change_summary", "effective_date", "is_material")
-
-
-class WorkflowError(ValidationError):
-    """The action is not possible in the revision's current state."""
 
 
 @transaction.atomic

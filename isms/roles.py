@@ -1,21 +1,39 @@
-"""Roles and the per-department rights that follow from them.
+"""Roles, the per-department rights that follow from them, and the one vocabulary the
+apps' access.py modules decide with: the named role sets and the predicates below.
 
 Role assignments change only through assign_role() and revoke_role(): they rewrite the
 person's django-guardian permissions on Department objects from their assignments, so the
-grants can never drift from the assignments, and they write the audit trail.
+grants can never drift from the assignments, and they write the audit trail. Both forget
+every answer cached on the user object (cached()), so a change takes effect at once.
 """
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.db.models import QuerySet
 
 from . import audit
 from .audit import AuditAction
+from .memo import cached as _cached
+from .memo import forget
 from .models import (
+    DEPARTMENTAL_ROLES,
+    GLOBAL_ROLES,
+    AuditEvent,
     Department,
     DepartmentUserObjectPermission,
+    PolicyDocument,
+    PolicyRevision,
     Role,
     RoleAssignment,
+    User,
 )
-from .models.organisation import DEPARTMENTAL_ROLES, GLOBAL_ROLES
+
+T = TypeVar("T")
+# request.user: a person, or nobody signed in.
+AnyUser = User | AnonymousUser
 
 # What each departmental role may do on its department (and, through subtree_q, below it).
 DEPARTMENT_PERMISSIONS = {
@@ -23,12 +41,49 @@ DEPARTMENT_PERMISSIONS = {
     Role.SECTION_CHIEF: {"view_compliance", "manage_assets"},
 }
 
-# Roles that oversee every department's compliance.
-CITYWIDE_OVERSIGHT_ROLES = (Role.PROGRAMME_ADMIN, Role.CISO, Role.AUDITOR)
+# --- the role sets ------------------------------------------------------------------------
+
+# Read everything across the city (every policy document whatever its audience, every
+# department's compliance, the whole asset register, the audit trail) and run the audit
+# programme; they change nothing of a department's own.
+CITYWIDE_READER_ROLES = (Role.PROGRAMME_ADMIN, Role.CISO, Role.AUDITOR)
+# The CISO's office: manage the policy, see every audit and finding, own corrective actions.
+PROGRAMME_OFFICE_ROLES = (Role.CISO, Role.PROGRAMME_ADMIN)
+# kept for training/ until it is split
+CITYWIDE_OVERSIGHT_ROLES = CITYWIDE_READER_ROLES
+
+
+# --- the predicates -----------------------------------------------------------------------
+
+
+def reads_citywide(user: AnyUser) -> bool:
+    return user.is_authenticated and user.has_global_role(*CITYWIDE_READER_ROLES)
+
+
+def is_programme_office(user: AnyUser) -> bool:
+    return user.is_authenticated and user.has_global_role(*PROGRAMME_OFFICE_ROLES)
+
+
+def is_programme_admin(user: AnyUser) -> bool:
+    return user.is_authenticated and user.has_global_role(Role.PROGRAMME_ADMIN)
+
+
+def cached(user: AnyUser, key: str, compute: Callable[[], T]) -> T:
+    """compute() once per user object (one request) and key: for the answers that the
+    navigation, a view's guard and its queryset all ask. assign_role(), revoke_role() and
+    sync_department_permissions() forget them all."""
+    return _cached(user, key, compute)
 
 
 @transaction.atomic
-def assign_role(user, role, department=None, *, by=None, request=None):
+def assign_role(
+    user: User,
+    role: Role | str,
+    department: Department | None = None,
+    *,
+    by: User | None = None,
+    request=None,
+) -> RoleAssignment:
     role = Role(role)
     if role in GLOBAL_ROLES and department is not None:
         raise ValueError(f"{role} applies to the whole city, not to one department")
@@ -46,21 +101,21 @@ def assign_role(user, role, department=None, *, by=None, request=None):
             request=request,
             data={"user": user.username, "role": role, "department": _code(department)},
         )
-    _forget_cached_roles(user)
+    forget(user)
     return assignment
 
 
 @transaction.atomic
-def revoke_role(assignment, *, by=None, request=None):
+def revoke_role(assignment: RoleAssignment, *, by: User | None = None, request=None) -> AuditEvent:
     user, department = assignment.user, assignment.department
     data = {"user": user.username, "role": assignment.role, "department": _code(department)}
     assignment.delete()
     sync_department_permissions(user)
-    _forget_cached_roles(user)
+    forget(user)
     return audit.record(AuditAction.ROLE_REVOKED, actor=by, target=user, request=request, data=data)
 
 
-def sync_department_permissions(user):
+def sync_department_permissions(user: User) -> None:
     """Make the person's department permissions exactly those their roles give."""
     wanted = set()
     for role, department_id in user.role_assignments.filter(
@@ -104,10 +159,10 @@ def sync_department_permissions(user):
                 "revoked": sorted(f"{c}@{d}" for c, d in (k for k in held if k not in wanted)),
             },
         )
-    _forget_cached_roles(user)
+    forget(user)
 
 
-def departments_granted(user, codename):
+def departments_granted(user: AnyUser, codename: str) -> QuerySet[Department]:
     """Departments the person holds `codename` on themselves (not the units below them).
 
     One flat join of the person's permission rows, never correlated with the query it is
@@ -124,19 +179,19 @@ def departments_granted(user, codename):
     )
 
 
-def departments_overseen(user, codename="view_compliance"):
+def departments_overseen(user: AnyUser, codename: str = "view_compliance") -> QuerySet[Department]:
     """Departments whose compliance the person may see: everything below the departments
-    they hold `codename` on, or the whole city for the programme's oversight roles.
+    they hold `codename` on, or the whole city for the citywide readers.
 
     Returns a queryset, so callers filter with a SQL subquery, never a list of ids."""
     if not user.is_authenticated:
         return Department.objects.none()
-    if user.has_global_role(*CITYWIDE_OVERSIGHT_ROLES):
+    if reads_citywide(user):
         return Department.objects.all()
     return Department.objects.within(departments_granted(user, codename))
 
 
-def departments_managed(user, codename="manage_assets"):
+def departments_managed(user: AnyUser, codename: str = "manage_assets") -> QuerySet[Department]:
     """Departments (and the units below them) where the person holds `codename` through a
     departmental role. Citywide roles read everywhere but manage nowhere."""
     if not user.is_authenticated:
@@ -144,39 +199,51 @@ def departments_managed(user, codename="manage_assets"):
     return Department.objects.within(departments_granted(user, codename))
 
 
-def oversees_any_department(user):
-    """Cached on the user object for the request: the navigation, the view's guard and the
-    queryset all ask."""
-    if not hasattr(user, "_oversees_any_department"):
-        user._oversees_any_department = departments_overseen(user).exists()
-    return user._oversees_any_department
+def oversees_any_department(user: AnyUser) -> bool:
+    """Cached for the request: the navigation, the view's guard and the queryset all ask."""
+    return cached(user, "oversees_any_department", lambda: departments_overseen(user).exists())
 
 
-def can_manage_policy(user):
+def can_manage_policy(user: AnyUser) -> bool:
     """Draft and edit revisions, and read them in every state."""
-    return user.is_authenticated and user.has_global_role(Role.PROGRAMME_ADMIN, Role.CISO)
+    return is_programme_office(user)
 
 
-def can_approve_revision(user, revision):
+def can_approve_revision(user: AnyUser, revision: PolicyRevision) -> bool:
     # The applicant of a request is never its approver.
     return can_manage_policy(user) and revision.author_id != user.pk
 
 
-def can_publish_revision(user):
-    return user.is_authenticated and user.has_global_role(Role.PROGRAMME_ADMIN)
+def can_publish_revision(user: AnyUser) -> bool:
+    return is_programme_admin(user)
 
 
-def can_read_audit_trail(user):
-    return user.is_authenticated and user.has_global_role(
-        Role.PROGRAMME_ADMIN, Role.CISO, Role.AUDITOR
-    )
+def can_read_audit_trail(user: AnyUser) -> bool:
+    return reads_citywide(user)
 
 
-def _code(department):
+def visible_policy_documents(
+    user: AnyUser, documents: QuerySet[PolicyDocument] | None = None
+) -> QuerySet[PolicyDocument]:
+    """The documents a person may read: those whose audience includes them, and every one
+    for the citywide readers, who run the policy programme."""
+    documents = PolicyDocument.objects.all() if documents is None else documents
+    if reads_citywide(user):
+        return documents
+    return documents.for_audience_of(user)
+
+
+def readable_revisions(
+    user: AnyUser, revisions: QuerySet[PolicyRevision] | None = None
+) -> QuerySet[PolicyRevision]:
+    """Revisions a person may read: the published history of the documents they may see,
+    and every state for those who manage the policy."""
+    revisions = PolicyRevision.objects.all() if revisions is None else revisions
+    revisions = revisions.filter(document__in=visible_policy_documents(user))
+    if not can_manage_policy(user):
+        revisions = revisions.published_history()
+    return revisions
+
+
+def _code(department: Department | None) -> str | None:
     return department.code if department is not None else None
-
-
-def _forget_cached_roles(user):
-    for attr in ("_global_roles", "_oversees_any_department"):
-        if hasattr(user, attr):
-            delattr(user, attr)

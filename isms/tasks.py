@@ -4,10 +4,12 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, imports, policy_actions
-from .models import Role, RoleAssignment
+from . import audit, policy_actions
+from .imports import run_import_job  # noqa: F401 - the worker finds its tasks here
+from .models import RoleAssignment
 from .notify import REMINDER_TASK_OPTIONS, Message, send_once
 from .portal import summary_sections
+from .roles import PROGRAMME_OFFICE_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -17,13 +19,6 @@ def activate_due_revisions():
     """Make revisions whose effective date has come current: scheduled just after midnight
     Japan time and every quarter hour, so a missed run is caught up."""
     return policy_actions.activate_due_revisions()
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def run_import_job(job_id):
-    """Check and write one uploaded import file. A worker killed mid-job hands the message
-    back and the job runs again: its rows are written in one transaction, at most once."""
-    return imports.run(job_id)
 
 
 @shared_task
@@ -58,7 +53,7 @@ def weekly_summary(today=None):
     recipients = {
         a.user.pk: a.user
         for a in RoleAssignment.objects.filter(
-            role__in=[Role.CISO, Role.PROGRAMME_ADMIN], user__is_active=True
+            role__in=PROGRAMME_OFFICE_ROLES, user__is_active=True
         ).select_related("user")
     }
     if not recipients:

@@ -78,7 +78,7 @@ def test_verify_passes_on_an_intact_trail_and_names_its_head(sealed_trail, peopl
 
 
 def test_a_sealed_event_cannot_be_sealed_again(sealed_trail):
-    from isms.models.policy import ImmutableRecordError
+    from isms.exceptions import ImmutableRecordError
 
     event = sealed_trail[1]
     assert AuditEvent.objects.filter(pk=event.pk).update(hash="f" * 64) == 0

@@ -3,8 +3,8 @@ from django.db import connection, transaction
 from django.db.utils import InternalError
 
 from isms import audit
+from isms.exceptions import ImmutableRecordError
 from isms.models import AuditEvent
-from isms.models.policy import ImmutableRecordError
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.utils import timezone
 from assets import services as asset_services
 from assets.models import Asset, AssetChange, ChangeKind
 from isms import audit, policy_actions
+from isms.exceptions import ImmutableRecordError
 from isms.models import AuditEvent, PolicyRevision, RevisionStatus
-from isms.models.policy import ImmutableRecordError
 from training import acknowledgements as acks
 from training.models import Acknowledgement
 

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from isms import policy_actions
+from isms.exceptions import WorkflowError
 from isms.models import RevisionStatus
-from isms.policy_actions import WorkflowError
 from training.models import AcknowledgementCampaign
 
 from .conftest import publish

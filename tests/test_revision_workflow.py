@@ -7,9 +7,8 @@ from django.db.utils import InternalError
 from django.utils import timezone
 
 from isms import policy_actions
+from isms.exceptions import ImmutableRecordError, WorkflowError
 from isms.models import AuditEvent, PolicyRevision, RevisionStatus
-from isms.models.policy import ImmutableRecordError
-from isms.policy_actions import WorkflowError
 
 from .conftest import publish
 

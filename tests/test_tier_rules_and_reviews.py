@@ -24,7 +24,7 @@ from assets.models import (
     RelationKind,
 )
 from assets.tier_rules import RULES, rules_broken_by, tier_rule
-from isms.models.policy import ImmutableRecordError
+from isms.exceptions import ImmutableRecordError
 
 from .pages import page
 

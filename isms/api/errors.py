@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..models.policy import ImmutableRecordError
+from ..exceptions import ImmutableRecordError
 
 
 def exception_handler(exc, context):

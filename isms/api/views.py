@@ -19,10 +19,10 @@ from rest_framework.views import APIView
 
 from .. import policy_actions
 from ..forms import MAX_PASSWORD_LENGTH
-from ..models import Department, PolicyDocument, PolicyRevision, RevisionStatus, RoleAssignment
+from ..models import Department, PolicyRevision, RevisionStatus, RoleAssignment
 from ..pickers import VisibleChoiceFilter
 from ..rendering import unified_diff
-from ..roles import can_manage_policy
+from ..roles import can_manage_policy, readable_revisions, visible_policy_documents
 from . import serializers as s
 from .fields import query_params
 from .throttling import AddressRateThrottle
@@ -118,7 +118,7 @@ class PolicyDocumentViewSet(viewsets.ReadOnlyModelViewSet):
             effective_date__lte=timezone.localdate(),
         ).order_by("-effective_date", "-number")
         return (
-            PolicyDocument.objects.visible_to(self.request.user)
+            visible_policy_documents(self.request.user)
             .annotate(current_revision_id=Subquery(current.values("pk")[:1]))
             .prefetch_related("audience_departments")
             .order_by("kind", "code")
@@ -126,7 +126,7 @@ class PolicyDocumentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class RevisionFilter(filters.FilterSet):
-    document = VisibleChoiceFilter(visible=PolicyDocument.objects.visible_to)
+    document = VisibleChoiceFilter(visible=visible_policy_documents)
 
     class Meta:
         model = PolicyRevision
@@ -148,7 +148,7 @@ class RevisionViewSet(
 
     def get_queryset(self):
         return (
-            PolicyRevision.objects.readable_by(self.request.user)
+            readable_revisions(self.request.user)
             .select_related("document", "author", "approved_by", "published_by")
             .order_by("document_id", "-number")
         )

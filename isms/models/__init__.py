@@ -6,12 +6,25 @@ from .organisation import (
     GLOBAL_ROLES,
     Department,
     DepartmentGroupObjectPermission,
+    DepartmentKind,
     DepartmentUserObjectPermission,
     Role,
     RoleAssignment,
     User,
+    department_id_of,
+    subtree_ids,
+    subtree_q,
 )
-from .policy import Audience, DocumentKind, PolicyDocument, PolicyRevision, RevisionStatus
+from .policy import (
+    Audience,
+    DocumentKind,
+    PolicyDocument,
+    PolicyRevision,
+    RevisionStatus,
+)
+
+# What apps may use of the core's models: import them from isms.models, never from its
+# submodules (tests/test_import_rules.py).
 
 __all__ = [
     "DEPARTMENTAL_ROLES",
@@ -25,6 +38,7 @@ __all__ = [
     "AuditEvent",
     "Department",
     "DepartmentGroupObjectPermission",
+    "DepartmentKind",
     "DepartmentUserObjectPermission",
     "DocumentKind",
     "PolicyDocument",
@@ -33,4 +47,7 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "User",
+    "department_id_of",
+    "subtree_ids",
+    "subtree_q",
 ]

@@ -17,7 +17,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from .. import dbguards
-from .policy import ImmutableRecordError
+from ..exceptions import ImmutableRecordError
 
 # The "previous hash" of the first event of the chain.
 GENESIS_HASH = "0" * 64

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from ..memo import cached
+
 # Bodies (機関) hold departments (部), which hold sections (課): three levels at most, which lets
 # "everything below this department" be a fixed, index-friendly condition instead of a recursive
 # query.
@@ -195,14 +197,16 @@ class User(AbstractUser):
 
     @property
     def global_roles(self):
-        """Roles that apply to the whole city, cached for the request."""
-        if not hasattr(self, "_global_roles"):
-            self._global_roles = set(
-                self.role_assignments.filter(role__in=GLOBAL_ROLES).values_list("role", flat=True)
-            )
-            if self.is_superuser:
-                self._global_roles.add(Role.PROGRAMME_ADMIN)
-        return self._global_roles
+        """Roles that apply to the whole city, cached for the request (isms.memo)."""
+        return cached(self, "global_roles", self._load_global_roles)
+
+    def _load_global_roles(self):
+        roles = set(
+            self.role_assignments.filter(role__in=GLOBAL_ROLES).values_list("role", flat=True)
+        )
+        if self.is_superuser:
+            roles.add(Role.PROGRAMME_ADMIN)
+        return roles
 
     def has_global_role(self, *roles):
         return self.is_authenticated and bool(self.global_roles & set(roles))

@@ -8,10 +8,10 @@ from django.views.decorators.http import require_POST
 
 from .. import policy_actions
 from ..decorators import allowed_if
+from ..exceptions import WorkflowError
 from ..forms import PublishForm, ReturnForm, RevisionForm
 from ..models import PolicyDocument, PolicyRevision, RevisionStatus
 from ..models.policy import FROZEN_STATUSES
-from ..policy_actions import WorkflowError
 from ..portal import rendered_revision_panels
 from ..rendering import line_diff
 from ..roles import can_approve_revision, can_manage_policy, can_publish_revision

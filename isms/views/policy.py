@@ -6,10 +6,11 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from ..forms import id_or_404
-from ..models import DocumentKind, PolicyDocument, PolicyRevision, RevisionStatus
+from ..models import DocumentKind, PolicyDocument, RevisionStatus
 from ..models.policy import FROZEN_STATUSES
 from ..portal import rendered_revision_panels
 from ..rendering import line_diff
+from ..roles import readable_revisions, visible_policy_documents
 
 
 def public_policy(request):
@@ -25,7 +26,7 @@ def public_policy(request):
 
 
 def document_list(request):
-    documents = PolicyDocument.objects.visible_to(request.user).order_by("kind", "code")
+    documents = visible_policy_documents(request.user).order_by("kind", "code")
     return render(request, "policy/document_list.html", {"documents": documents})
 
 
@@ -41,7 +42,7 @@ def revision_detail(request, code, number):
     if denied:
         return denied
     revision = get_object_or_404(
-        PolicyRevision.objects.readable_by(request.user).select_related("document"),
+        readable_revisions(request.user).select_related("document"),
         document=document,
         number=number,
     )
@@ -61,7 +62,7 @@ def revision_diff(request, code):
     document, denied = _visible_document(request, code)
     if denied:
         return denied
-    readable = PolicyRevision.objects.readable_by(request.user).filter(document=document)
+    readable = readable_revisions(request.user).filter(document=document)
     # Revision numbers, read like ids: malformed is as unknown as missing.
     message = _("Choose two revisions to compare.")
     old = get_object_or_404(readable, number=id_or_404(request.GET.get("from"), message=message))
@@ -87,7 +88,8 @@ def _visible_document(request, code):
     link in a mail works once they sign in), 404 for signed-in staff outside the
     audience."""
     document = PolicyDocument.objects.filter(code=code).first()
-    if document is not None and document.is_visible_to(request.user):
+    visible = visible_policy_documents(request.user)
+    if document is not None and visible.filter(pk=document.pk).exists():
         return document, None
     if not request.user.is_authenticated:
         return None, redirect_to_login(request.get_full_path())
