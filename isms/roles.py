@@ -16,7 +16,7 @@ from .models import (
 )
 from .models.organisation import DEPARTMENTAL_ROLES, GLOBAL_ROLES
 
-# What each departmental role may do on its department (and, through subtree_q, below it).
+# What each departmental role may do on its department (and, through subtree_ids, below it).
 DEPARTMENT_PERMISSIONS = {
     Role.DEPARTMENT_HEAD: {"view_compliance", "manage_assets"},
     Role.SECTION_CHIEF: {"view_compliance", "manage_assets"},
