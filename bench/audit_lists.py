@@ -26,15 +26,21 @@ Not a test: pytest only collects tests/.
 
 import argparse
 import datetime
-import os
 import random
-import signal
 import statistics
 import sys
 import time
 import warnings
 
-from ack_throughput import ROOT, drop_database, migrate, portal_env
+from common import (
+    add_database_arguments,
+    drop_database,
+    migrate,
+    portal_env,
+    stop_on_sigterm,
+    use_in_process,
+    vacuum_analyze,
+)
 
 PERSONAS = ("head", "chief", "auditor", "ciso")
 
@@ -51,16 +57,8 @@ def parse_args():
         default=3000,
         help="rolled-back transactions before the second measurement (3000)",
     )
-    parser.add_argument(
-        "--database", default="isms_bench_audits", help="database to create and drop"
-    )
-    parser.add_argument(
-        "--server",
-        default="postgres://postgres@127.0.0.1:5432",
-        help="PostgreSQL server, without a database name",
-    )
+    add_database_arguments(parser, "isms_bench_audits")
     parser.add_argument("--no-explain", action="store_true", help="skip the plans")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 
 
@@ -158,13 +156,6 @@ def populate(n_findings, n_departments, n_sections):
         )
     assert Inspection.objects.filter(cycle=cycle).count() == n_departments
     return {name: user.pk for name, user in people.items()}, cycle.pk
-
-
-def vacuum_analyze():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
 
 
 def leave_dead_rows(rounds):
@@ -369,16 +360,10 @@ def report(results, plans, args):
 
 def main():
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_sigterm()
     env = portal_env(f"{args.server}/{args.database}")
-    for key in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS", "LOG_LEVEL"):
-        os.environ[key] = env[key]
     # Django's test client talks to "testserver".
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isms.settings")
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
+    use_in_process(env, allowed_hosts="testserver")
 
     print(f"database {args.database}: creating, migrating ...")
     drop_database(args.server, args.database, create=True)
