@@ -158,10 +158,11 @@ def populate(n_findings, n_departments, n_sections):
     return {name: user.pk for name, user in people.items()}, cycle.pk
 
 
-def leave_dead_rows(rounds):
+def leave_dead_rows(rounds, extra=()):
     """What a test suite does to these tables: each round inserts a small organisation,
-    its permissions, a cycle with inspections, assignments and findings, and rolls back.
-    Nothing vacuums or analyses afterwards (autovacuum off)."""
+    its permissions, a cycle with inspections, assignments and findings (and the
+    statements `extra`), and rolls back. Nothing vacuums or analyses afterwards
+    (autovacuum off)."""
     from django.db import connection
 
     inserts = [
@@ -173,12 +174,13 @@ def leave_dead_rows(rounds):
                       RETURNING id)
            INSERT INTO isms_department (code, name, name_en, kind, parent_id, sort_order)
            SELECT 'dead-s' || n, 'x', '', 'section', d.id, 0 FROM d, generate_series(1, 6) n""",
-        # Permissions of a few people on departments that exist.
+        # Permissions of a few people (the five of populate()) on departments that exist.
         """INSERT INTO isms_departmentuserobjectpermission (user_id, permission_id,
                   content_object_id)
-           SELECT u.id, p.id, dep.id FROM isms_user u, auth_permission p,
-                  (SELECT id FROM isms_department ORDER BY id LIMIT 6) dep
-           WHERE p.codename IN ('view_compliance', 'manage_assets')""",
+           SELECT u.id, p.id, dep.id FROM (SELECT id FROM isms_user ORDER BY id LIMIT 5) u,
+                  auth_permission p, (SELECT id FROM isms_department ORDER BY id LIMIT 6) dep
+           WHERE p.codename IN ('view_compliance', 'manage_assets')
+           ON CONFLICT DO NOTHING""",
         # A cycle over ten departments with its inspections, assignments and findings.
         """WITH c AS (INSERT INTO audits_cycle (name, kind, fiscal_year, checklist_id,
                       starts_on, due_on, created_by_id, created_at)
@@ -198,6 +200,7 @@ def leave_dead_rows(rounds):
            SELECT c.id, dep.id, 'assets', 'dead', 'minor', 'x', '', 'open', false,
                   (SELECT min(id) FROM isms_user), now()
            FROM c, dep, generate_series(1, 3)""",
+        *extra,
     ]
     connection.ensure_connection()
     raw = connection.connection
