@@ -254,6 +254,7 @@ def summary(plan):
     top = plan["Plan"]
     jit = plan.get("JIT", {})
     return {
+        "nodes": len(nodes),
         "planning": plan.get("Planning Time", 0.0),
         "execution": plan.get("Execution Time", 0.0),
         "subplans": sum(1 for _, n in nodes if n.get("Parent Relationship") == "SubPlan"),
@@ -290,10 +291,14 @@ def measure(user_ids, revision_id, timeout, state, out):
                 label = name if len(sqls) == 1 else f"{name} #{i}"
                 with transaction.atomic():
                     found = summary(explain(sql, timeout))
+                # How often the person's permission rows are read, and the statement's size.
+                found["grants"] = sql.lower().count("departmentuserobjectpermission")
+                found["chars"] = len(sql)
                 results[persona, label] = found
                 print(f"=== {state}, {persona}: {label}", file=out)
                 print(sql, file=out)
-                for key in ("error", "planning", "execution", "subplans", "per_row", "jit"):
+                keys = ("error", "planning", "execution", "subplans", "per_row", "jit", "nodes")
+                for key in keys:
                     if key in found:
                         print(f"{key}: {found[key]}", file=out)
                 print("\n".join(found.get("outline", [])), file=out)
@@ -308,9 +313,13 @@ def report(results, args):
         f"{args.departments} departments of {args.sections} sections; "
         f"dead rows: {args.rollbacks} rolled-back transactions"
     )
-    print("EXPLAIN (ANALYZE, BUFFERS): planning + execution ms, buffers, SubPlans, JIT functions")
+    print(
+        "EXPLAIN (ANALYZE, BUFFERS): planning + execution ms; b: shared buffers; sp: SubPlans"
+        " (of which run per row); g: reads of the permission table in the SQL; n: plan nodes;"
+        " JIT functions when compiled"
+    )
     states = list(results)
-    print(f"{'':<42}" + "".join(f"{state:>40}" for state in states))
+    print(f"{'':<42}" + "".join(f"{state:>46}" for state in states))
     for key in results[states[0]]:
         line = f"{key[0]:<8}{key[1]:<34}"
         for state in states:
@@ -318,13 +327,14 @@ def report(results, args):
             if f is None:
                 cell = "—"
             elif "error" in f:
-                cell = f["error"][:38]
+                cell = f["error"][:44]
             else:
                 cell = (
                     f"{f['planning']:.1f} + {f['execution']:.1f}  b={f['buffers']}"
-                    f"  sp={f['subplans']}/{f['per_row']}  jit={f['jit']}"
+                    f"  sp={f['subplans']}/{f['per_row']}  g={f['grants']}  n={f['nodes']}"
+                    + (f"  jit={f['jit']}" if f["jit"] else "")
                 )
-            line += f"{cell:>40}"
+            line += f"{cell:>46}"
         print(line)
 
 
