@@ -91,3 +91,14 @@ def test_a_deleted_section_leaves_no_trace_in_the_tree(org, people):
     unit.delete()
     assert not DepartmentAncestor.objects.filter(unit_id=unit.pk).exists()
     assert codes(departments_overseen(people["head"])) == {"somu", "joho", "somuka"}
+
+
+def test_saving_other_fields_of_a_moved_unit_does_not_lose_the_move(org, people):
+    joho = Department.objects.get(code="joho")
+    joho.parent = org["kyoiku"]
+    joho.name = "情報政策課(新)"
+    joho.save(update_fields=["name"])  # the move itself is not saved yet
+    assert "joho" in codes(departments_overseen(people["head"]))
+    joho.save()
+    assert "joho" in codes(departments_overseen(people["other_head"]))
+    assert "joho" not in codes(departments_overseen(people["head"]))

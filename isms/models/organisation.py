@@ -36,8 +36,9 @@ class DepartmentQuerySet(models.QuerySet):
         return self.filter(pk__in=subtree_ids(departments))
 
     # The ancestor table follows every change of the tree made through the ORM: save()
-    # (Department.save), bulk_create() and update() of `parent` (here). Raw SQL that
-    # inserts units or moves them must call relink_ancestors() itself.
+    # (Department.save), bulk_create(), bulk_update() and update() of `parent` (here).
+    # What bypasses them (raw SQL, loaddata's raw saves) must call relink_ancestors()
+    # itself, with every unit's id to rebuild the whole table.
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
         missing = [unit.code for unit in created if unit.pk is None]
@@ -136,12 +137,17 @@ class Department(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        moved = self._state.adding or self.parent_id != getattr(self, "_saved_parent_id", None)
+        update_fields = kwargs.get("update_fields")
+        saves_parent = update_fields is None or {"parent", "parent_id"} & set(update_fields)
+        moved = self._state.adding or (
+            saves_parent and self.parent_id != getattr(self, "_saved_parent_id", None)
+        )
         with transaction.atomic():
             super().save(*args, **kwargs)
             if moved:
                 relink_ancestors([self.pk])
-        self._saved_parent_id = self.parent_id
+        if saves_parent:
+            self._saved_parent_id = self.parent_id
 
     @classmethod
     def from_db(cls, db, field_names, values):
