@@ -32,6 +32,7 @@ from common import (
     free_port,
     migrate,
     portal_env,
+    publish_all_staff_standard,
     server_log,
     start_gunicorn,
     stop_gunicorn,
@@ -71,11 +72,9 @@ def populate(users):
     revision of an all-staff standard (which opens its acknowledgement campaign)."""
     from django.contrib.auth.hashers import make_password
     from django.db import connections
-    from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from isms import policy_actions
-    from isms.models import Department, PolicyDocument, Role, User
+    from isms.models import Department, Role, User
     from isms.roles import assign_role
 
     city = Department.objects.create(code="mayor", name="市長事務部局", kind="body")
@@ -106,22 +105,7 @@ def populate(users):
     ciso = User.objects.create(username="bench_ciso", password=password)
     assign_role(admin, Role.PROGRAMME_ADMIN)
     assign_role(ciso, Role.CISO)
-    document = PolicyDocument.objects.create(
-        code="standard", title="対策基準", kind="standard", audience="all_staff"
-    )
-    revision = policy_actions.create_draft(
-        document,
-        by=admin,
-        title="対策基準",
-        body="## 第1章\n\n" + "職員は情報資産を適切に取り扱う。\n\n" * 40,
-        effective_date=timezone.localdate(),
-        is_material=True,
-        change_summary="ベンチマーク",
-    )
-    policy_actions.submit_for_review(revision, by=admin)
-    policy_actions.approve(revision, by=ciso)
-    revision = policy_actions.publish(revision, by=admin)
-    assert revision.campaign.pk, "publishing a material revision opens a campaign"
+    revision = publish_all_staff_standard(admin, ciso, title="対策基準")
     keys = [token.key for token in tokens]
     connections.close_all()
     return revision.pk, keys

@@ -125,6 +125,34 @@ def vacuum_analyze():
         cursor.execute("VACUUM ANALYZE")
 
 
+def publish_all_staff_standard(admin, ciso, *, title="情報セキュリティ対策基準"):
+    """One material revision of an all-staff standard taken through draft, review, approval
+    and publication (by the programme admin `admin` and the CISO `ciso`), which opens its
+    acknowledgement campaign. Returns the published revision."""
+    from django.utils import timezone
+
+    from isms import policy_actions
+    from isms.models import PolicyDocument
+
+    document = PolicyDocument.objects.create(
+        code="standard", title=title, kind="standard", audience="all_staff"
+    )
+    revision = policy_actions.create_draft(
+        document,
+        by=admin,
+        title=title,
+        body="## 第1章\n\n" + "職員は情報資産を適切に取り扱う。\n\n" * 40,
+        effective_date=timezone.localdate(),
+        is_material=True,
+        change_summary="ベンチマーク",
+    )
+    policy_actions.submit_for_review(revision, by=admin)
+    policy_actions.approve(revision, by=ciso)
+    revision = policy_actions.publish(revision, by=admin)
+    assert revision.campaign.pk, "publishing a material revision opens a campaign"
+    return revision
+
+
 # --- gunicorn ----------------------------------------------------------------------------
 
 

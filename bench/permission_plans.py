@@ -31,7 +31,13 @@ import time
 from pathlib import Path
 
 import common
-from common import add_database_arguments, drop_database, portal_env, stop_on_sigterm
+from common import (
+    add_database_arguments,
+    drop_database,
+    portal_env,
+    publish_all_staff_standard,
+    stop_on_sigterm,
+)
 
 PERSONAS = ("head", "chief", "auditor")
 
@@ -77,8 +83,7 @@ def populate(args):
     from django.utils import timezone
 
     from assets.models import Asset, ClassificationLevel, NetworkTier
-    from isms import policy_actions
-    from isms.models import Department, PolicyDocument, User
+    from isms.models import Department, User
 
     user_ids, _cycle_id = audit_lists.populate(args.findings, args.departments, args.sections)
     sections = list(Department.objects.filter(kind="section", code__startswith="bu"))
@@ -122,20 +127,7 @@ def populate(args):
 
     admin = User.objects.get(pk=user_ids["admin"])
     ciso = User.objects.get(pk=user_ids["ciso"])
-    document = PolicyDocument.objects.create(
-        code="standard", title="情報セキュリティ対策基準", kind="standard", audience="all_staff"
-    )
-    revision = policy_actions.create_draft(
-        document,
-        by=admin,
-        body="## 第1章\n\n職員は情報資産を適切に取り扱う。\n",
-        effective_date=timezone.localdate(),
-        is_material=True,
-        change_summary="ベンチマーク",
-    )
-    policy_actions.submit_for_review(revision, by=admin)
-    policy_actions.approve(revision, by=ciso)
-    revision = policy_actions.publish(revision, by=admin)
+    revision = publish_all_staff_standard(admin, ciso)
     models = first_module("acknowledgements.models", "training.models")
     staff = User.objects.filter(username__startswith="staff").order_by("pk")
     now = timezone.now()

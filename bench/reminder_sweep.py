@@ -31,6 +31,7 @@ from common import (
     drop_database,
     migrate,
     portal_env,
+    publish_all_staff_standard,
     stop_on_sigterm,
     use_in_process,
     vacuum_analyze,
@@ -62,10 +63,8 @@ def populate(staff, n_sections, english):
     """One published material revision of an all-staff standard (its campaign opens with
     nobody in the audience yet), then N staff in the sections of 20 departments, none of
     whom has acknowledged it."""
-    from django.utils import timezone
 
-    from isms import policy_actions
-    from isms.models import Department, PolicyDocument, Role, User
+    from isms.models import Department, Role, User
     from isms.roles import assign_role
 
     city = Department.objects.create(code="mayor", name="市長事務部局", kind="body")
@@ -88,21 +87,7 @@ def populate(staff, n_sections, english):
     ciso = User.objects.create(username="bench_ciso", password="!")
     assign_role(admin, Role.PROGRAMME_ADMIN)
     assign_role(ciso, Role.CISO)
-    document = PolicyDocument.objects.create(
-        code="standard", title="情報セキュリティ対策基準", kind="standard", audience="all_staff"
-    )
-    revision = policy_actions.create_draft(
-        document,
-        by=admin,
-        body="## 第1章\n\n" + "職員は情報資産を適切に取り扱う。\n\n" * 40,
-        effective_date=timezone.localdate(),
-        is_material=True,
-        change_summary="ベンチマーク",
-    )
-    policy_actions.submit_for_review(revision, by=admin)
-    policy_actions.approve(revision, by=ciso)
-    revision = policy_actions.publish(revision, by=admin)
-    assert revision.campaign.pk, "publishing a material revision opens a campaign"
+    revision = publish_all_staff_standard(admin, ciso)
 
     every = round(1 / english) if english else 0
     User.objects.bulk_create(
