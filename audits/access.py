@@ -10,9 +10,9 @@
 - Everyone else sees nothing here.
 """
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
-from isms.models import Department, DepartmentKind, subtree_ids
+from isms.models import Department, DepartmentAncestor, DepartmentKind, subtree_ids
 from isms.roles import (
     AnyUser,
     cached,
@@ -34,19 +34,22 @@ def answering_departments(user: AnyUser) -> QuerySet[Department]:
     """Departments whose self-inspection the person answers: a head's department, and the
     department above a chief's section.
 
-    Built from one uncorrelated subquery of the person's grants: the departments below
-    them (subtree_ids) and the units directly above the sections granted.
-    The sections below a granted department already lie in its subtree, so only the
-    granted sections themselves add their parent. No EXISTS that PostgreSQL would re-run
-    for every department or finding (tests/test_audit_list_queries.py, bench/audit_lists.py).
+    The units the person oversees (their grants and everything below them, one
+    uncorrelated subquery of the ancestor table in which the permission rows are read
+    once), each with the unit directly above it if it is a section. The sections below a
+    head's department add that department again, harmlessly; those of a chief add the
+    department they answer for. No EXISTS that PostgreSQL would re-run for every
+    department or finding (tests/test_audit_list_queries.py, bench/permission_plans.py).
     """
     if not user.is_authenticated:
         return Department.objects.none()
-    granted = departments_granted(user, "view_compliance")
+    overseen = subtree_ids(departments_granted(user, "view_compliance"))
     # Only the unit above a *section*: the unit above a head's department is the whole
     # administrative body, which the head does not answer for.
-    above_sections = granted.filter(kind=DepartmentKind.SECTION).order_by().values("parent_id")
-    return Department.objects.filter(pk__in=subtree_ids(granted, above_sections))
+    answered = DepartmentAncestor.objects.filter(unit_id__in=overseen).filter(
+        Q(depth=0) | Q(depth=1, unit__kind=DepartmentKind.SECTION)
+    )
+    return Department.objects.filter(pk__in=answered.values("ancestor_id"))
 
 
 def _visible(model: type[Finding] | type[Inspection], user: AnyUser) -> QuerySet:

@@ -18,26 +18,28 @@ Not a test: pytest only collects tests/.
 import argparse
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from queue import Empty, SimpleQueue
 
 import httpx
-import psycopg2
-from psycopg2 import sql
-
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = ROOT / ".venv" / "bin" / "python"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
-SECRET_KEY = "benchmark-only-secret-key-not-for-production-0123456789abcdefghij"
+from common import (
+    add_database_arguments,
+    drop_database,
+    free_port,
+    migrate,
+    portal_env,
+    publish_all_staff_standard,
+    server_log,
+    start_gunicorn,
+    stop_gunicorn,
+    stop_on_sigterm,
+    use_in_process,
+    wait_until_up,
+)
 
 
 def parse_args():
@@ -46,12 +48,7 @@ def parse_args():
     parser.add_argument("--concurrency", type=int, default=16, help="client threads (16)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (a free one)")
-    parser.add_argument("--database", default="isms_bench", help="database to create and drop")
-    parser.add_argument(
-        "--server",
-        default="postgres://postgres@127.0.0.1:5432",
-        help="PostgreSQL server, without a database name",
-    )
+    add_database_arguments(parser, "isms_bench", keep=False)
     parser.add_argument(
         "--conn-max-age",
         type=int,
@@ -67,69 +64,17 @@ def parse_args():
     return parser.parse_args()
 
 
-# --- the database ------------------------------------------------------------------------
-
-
-def admin_connection(server):
-    connection = psycopg2.connect(f"{server}/postgres", connect_timeout=10)
-    connection.autocommit = True
-    return connection
-
-
-def drop_database(server, name, *, create=False):
-    connection = admin_connection(server)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            if create:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        connection.close()
-
-
-def portal_env(database_url, port=None):
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY=SECRET_KEY,
-        DEBUG="0",
-        HTTPS="0",
-        ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_SETTINGS_MODULE="isms.settings",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    # Whatever the caller's shell has for Redis is not part of the benchmark.
-    env.pop("REDIS_URL", None)
-    return env
-
-
-def migrate(env):
-    subprocess.run(
-        [str(PYTHON), "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-    )
+# --- the data ----------------------------------------------------------------------------
 
 
 def populate(users):
     """N staff in 50 sections of one department, their tokens, and one published material
     revision of an all-staff standard (which opens its acknowledgement campaign)."""
-    import django
-
-    sys.path.insert(0, str(ROOT))
-    django.setup()
     from django.contrib.auth.hashers import make_password
     from django.db import connections
-    from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from isms import policy_actions
-    from isms.models import Department, PolicyDocument, Role, User
+    from isms.models import Department, Role, User
     from isms.roles import assign_role
 
     city = Department.objects.create(code="mayor", name="市長事務部局", kind="body")
@@ -160,22 +105,7 @@ def populate(users):
     ciso = User.objects.create(username="bench_ciso", password=password)
     assign_role(admin, Role.PROGRAMME_ADMIN)
     assign_role(ciso, Role.CISO)
-    document = PolicyDocument.objects.create(
-        code="standard", title="対策基準", kind="standard", audience="all_staff"
-    )
-    revision = policy_actions.create_draft(
-        document,
-        by=admin,
-        title="対策基準",
-        body="## 第1章\n\n" + "職員は情報資産を適切に取り扱う。\n\n" * 40,
-        effective_date=timezone.localdate(),
-        is_material=True,
-        change_summary="ベンチマーク",
-    )
-    policy_actions.submit_for_review(revision, by=admin)
-    policy_actions.approve(revision, by=ciso)
-    revision = policy_actions.publish(revision, by=admin)
-    assert revision.campaign.pk, "publishing a material revision opens a campaign"
+    revision = publish_all_staff_standard(admin, ciso, title="対策基準")
     keys = [token.key for token in tokens]
     connections.close_all()
     return revision.pk, keys
@@ -197,62 +127,6 @@ def acknowledgement_counts(revision_id):
 
 
 # --- gunicorn ----------------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(env, port, workers, log):
-    return subprocess.Popen(
-        [
-            str(GUNICORN),
-            "isms.wsgi",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "60",
-            "--graceful-timeout",
-            "5",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # Its own process group: stopped as a whole, and Ctrl-C reaches only this script.
-        start_new_session=True,
-    )
-
-
-def stop_gunicorn(process):
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
-def wait_until_up(base_url, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"gunicorn did not answer /healthz within {timeout} s")
 
 
 # --- load --------------------------------------------------------------------------------
@@ -421,26 +295,22 @@ def report(ack, health, replay, counts, users):
 
 def main():
     args = parse_args()
-    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C: gunicorn stopped, database dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_sigterm()
     database_url = f"{args.server}/{args.database}"
     if args.conn_max_age is not None:
         database_url += f"?conn_max_age={args.conn_max_age}"
     env = portal_env(database_url)
     # This process builds and checks the data with the portal's own models.
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS")})
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isms.settings")
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.chdir(ROOT)
+    use_in_process(env)
 
     print(f"database {args.database}: creating, migrating, adding {args.users} staff ...")
     drop_database(args.server, args.database, create=True)
-    log = tempfile.NamedTemporaryFile(
-        "w+", prefix="isms-bench-gunicorn-", suffix=".log", delete=False
-    )
+    log = server_log()
     try:
         migrate(env)
+        import django
+
+        django.setup()
         t0 = time.perf_counter()
         revision_id, keys = populate(args.users)
         print(f"  {args.users} staff and tokens in {time.perf_counter() - t0:.1f} s")

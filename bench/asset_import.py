@@ -21,22 +21,24 @@ Not a test: pytest only collects tests/.
 import argparse
 import logging
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 import httpx
-from ack_throughput import (
-    GUNICORN,
+from common import (
     PYTHON,
-    ROOT,
+    add_database_arguments,
     drop_database,
     free_port,
     migrate,
     portal_env,
-    stop_gunicorn,
+    server_log,
+    start_gunicorn,
+    start_process,
+    stop_on_sigterm,
+    stop_process,
+    use_in_process,
     wait_until_up,
 )
 
@@ -47,18 +49,13 @@ GUNICORN_TIMEOUT = 300
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=120_000, help="rows of the file (120000)")
-    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
-    parser.add_argument("--database", default="isms_bench_imports")
+    add_database_arguments(parser, "isms_bench_imports", keep=False)
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/4"))
     parser.add_argument("--max-seconds", type=int, default=900, help="give up after (900)")
     return parser.parse_args()
 
 
 def populate():
-    import django
-
-    sys.path.insert(0, str(ROOT))
-    django.setup()
     from rest_framework.authtoken.models import Token
 
     from isms.models import Department, Role
@@ -96,40 +93,40 @@ def asset_count():
 
 def main():
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_sigterm()
     media = tempfile.mkdtemp(prefix="isms-bench-media-")
-    env = portal_env(f"{args.server}/{args.database}")
-    env.update(REDIS_URL=args.redis, MEDIA_ROOT=media, CELERY_TASK_ALWAYS_EAGER="0")
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS")})
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isms.settings")
-    os.chdir(ROOT)
+    # The servers use Redis (the job's queue and progress); this process does not.
+    env = portal_env(
+        f"{args.server}/{args.database}",
+        REDIS_URL=args.redis,
+        MEDIA_ROOT=media,
+        CELERY_TASK_ALWAYS_EAGER="0",
+    )
+    use_in_process(env)
     deadline = time.monotonic() + args.max_seconds
 
     print(f"database {args.database}: creating and migrating ...")
     drop_database(args.server, args.database, create=True)
-    log = tempfile.NamedTemporaryFile(
-        "w+", prefix="isms-bench-import-", suffix=".log", delete=False
-    )
+    log = server_log("isms-bench-import-")
     processes = []
     try:
         migrate(env)
+        import django
+
+        django.setup()
         token = populate()
         logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per poll
         data = csv_bytes(args.rows)
         print(f"file: {args.rows:,} rows, {len(data) / 1e6:.1f} MB")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        gunicorn = subprocess.Popen(
-            [str(GUNICORN), "isms.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
-             "--timeout", str(GUNICORN_TIMEOUT), "--graceful-timeout", "5"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        gunicorn = start_gunicorn(env, port, 2, log, timeout=GUNICORN_TIMEOUT)
         processes.append(gunicorn)
-        worker = subprocess.Popen(
-            [str(PYTHON), "-m", "celery", "-A", "isms", "worker", "--pool=solo",
+        worker = start_process(
+            [PYTHON, "-m", "celery", "-A", "isms", "worker", "--pool=solo",
              "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env,
+            log,
         )  # fmt: skip
         processes.append(worker)
         wait_until_up(base, gunicorn)
@@ -178,7 +175,7 @@ def main():
         print(f"assets in the database: {count:,}")
     finally:
         for process in processes:
-            stop_gunicorn(process)
+            stop_process(process)
         log.close()
         drop_database(args.server, args.database)
     if not good:

@@ -35,15 +35,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from ack_throughput import (
-    GUNICORN,
+from common import (
     PYTHON,
     ROOT,
+    add_database_arguments,
     drop_database,
     free_port,
     migrate,
     portal_env,
+    server_log,
+    start_gunicorn,
     stop_gunicorn,
+    stop_on_sigterm,
+    use_in_process,
+    vacuum_analyze,
     wait_until_up,
 )
 
@@ -58,14 +63,7 @@ def parse_args():
     parser.add_argument("--requests", type=int, default=200, help="requests per figure (200)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (a free one)")
-    parser.add_argument(
-        "--database", default="isms_bench_assets", help="database to create and drop"
-    )
-    parser.add_argument(
-        "--server",
-        default="postgres://postgres@127.0.0.1:5432",
-        help="PostgreSQL server, without a database name",
-    )
+    add_database_arguments(parser, "isms_bench_assets")
     parser.add_argument("--request-timeout", type=float, default=30, help="seconds (30)")
     parser.add_argument(
         "--time-limit",
@@ -82,7 +80,6 @@ def parse_args():
         action="store_true",
         help="print EXPLAIN ANALYZE of the register's queries for both personas",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 
 
@@ -127,12 +124,8 @@ def populate(n_assets, n_sections):
     """One body, departments of 10 sections each, `n_assets` assets spread over the
     sections with a realistic mix of levels and tiers, a chief of one section in the middle
     of the organisation and an auditor. Returns their ids and API tokens."""
-    import django
-
-    sys.path.insert(0, str(ROOT))
-    django.setup()
     from django.contrib.auth.hashers import make_password
-    from django.db import connection, connections
+    from django.db import connections
     from rest_framework.authtoken.models import Token
 
     from assets.models import Asset, ClassificationLevel, NetworkTier
@@ -202,9 +195,7 @@ def populate(n_assets, n_sections):
         )
 
     Asset.objects.bulk_create((asset(n) for n in range(1, n_assets + 1)), batch_size=2000)
-    # As after a night of autovacuum: the planner knows the table.
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    vacuum_analyze()
     connections.close_all()
     return {"chief": chief.pk, "auditor": auditor.pk}, tokens
 
@@ -272,29 +263,6 @@ def served_settings(env, workdir):
         timeout=300,
     )
     return env
-
-
-def start_gunicorn(env, port, workers, log):
-    return subprocess.Popen(
-        [
-            str(GUNICORN),
-            "isms.wsgi",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            # A sync worker is killed when one request takes longer: the full export must fit.
-            "--timeout",
-            "300",
-            "--graceful-timeout",
-            "5",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def worker_memory(master_pid):
@@ -537,8 +505,7 @@ def good(figures, export, counts, args):
 
 def main():
     args = parse_args()
-    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C: gunicorn stopped, database dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_sigterm()
 
     def out_of_time(*_):
         raise OutOfTime(f"the run took more than {args.max_seconds:.0f} s")
@@ -548,21 +515,18 @@ def main():
 
     database_url = f"{args.server}/{args.database}"
     env = portal_env(database_url)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS")})
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isms.settings")
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.chdir(ROOT)
+    use_in_process(env)
 
     print(f"database {args.database}: creating, migrating ...")
     drop_database(args.server, args.database, create=True)
-    log = tempfile.NamedTemporaryFile(
-        "w+", prefix="isms-bench-gunicorn-", suffix=".log", delete=False
-    )
+    log = server_log()
     workdir = tempfile.TemporaryDirectory(prefix="isms-bench-assets-")
     export = None
     try:
         migrate(env)
+        import django
+
+        django.setup()
         t0 = time.perf_counter()
         user_ids, tokens = populate(args.assets, args.sections)
         took = time.perf_counter() - t0
@@ -575,7 +539,8 @@ def main():
         port = args.port or free_port()
         base_url = f"http://127.0.0.1:{port}"
         print(f"gunicorn: {args.workers} sync workers on {base_url} (log: {log.name})")
-        process = start_gunicorn(served, port, args.workers, log)
+        # A sync worker is killed when one request takes longer: the full export must fit.
+        process = start_gunicorn(served, port, args.workers, log, timeout=300)
         try:
             wait_until_up(base_url, process)
             figures = measure(base_url, tokens, counts, args)

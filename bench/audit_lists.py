@@ -26,15 +26,21 @@ Not a test: pytest only collects tests/.
 
 import argparse
 import datetime
-import os
 import random
-import signal
 import statistics
 import sys
 import time
 import warnings
 
-from ack_throughput import ROOT, drop_database, migrate, portal_env
+from common import (
+    add_database_arguments,
+    drop_database,
+    migrate,
+    portal_env,
+    stop_on_sigterm,
+    use_in_process,
+    vacuum_analyze,
+)
 
 PERSONAS = ("head", "chief", "auditor", "ciso")
 
@@ -51,16 +57,8 @@ def parse_args():
         default=3000,
         help="rolled-back transactions before the second measurement (3000)",
     )
-    parser.add_argument(
-        "--database", default="isms_bench_audits", help="database to create and drop"
-    )
-    parser.add_argument(
-        "--server",
-        default="postgres://postgres@127.0.0.1:5432",
-        help="PostgreSQL server, without a database name",
-    )
+    add_database_arguments(parser, "isms_bench_audits")
     parser.add_argument("--no-explain", action="store_true", help="skip the plans")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 
 
@@ -160,17 +158,11 @@ def populate(n_findings, n_departments, n_sections):
     return {name: user.pk for name, user in people.items()}, cycle.pk
 
 
-def vacuum_analyze():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-
-
-def leave_dead_rows(rounds):
+def leave_dead_rows(rounds, extra=()):
     """What a test suite does to these tables: each round inserts a small organisation,
-    its permissions, a cycle with inspections, assignments and findings, and rolls back.
-    Nothing vacuums or analyses afterwards (autovacuum off)."""
+    its permissions, a cycle with inspections, assignments and findings (and the
+    statements `extra`), and rolls back. Nothing vacuums or analyses afterwards
+    (autovacuum off)."""
     from django.db import connection
 
     inserts = [
@@ -182,12 +174,13 @@ def leave_dead_rows(rounds):
                       RETURNING id)
            INSERT INTO isms_department (code, name, name_en, kind, parent_id, sort_order)
            SELECT 'dead-s' || n, 'x', '', 'section', d.id, 0 FROM d, generate_series(1, 6) n""",
-        # Permissions of a few people on departments that exist.
+        # Permissions of a few people (the five of populate()) on departments that exist.
         """INSERT INTO isms_departmentuserobjectpermission (user_id, permission_id,
                   content_object_id)
-           SELECT u.id, p.id, dep.id FROM isms_user u, auth_permission p,
-                  (SELECT id FROM isms_department ORDER BY id LIMIT 6) dep
-           WHERE p.codename IN ('view_compliance', 'manage_assets')""",
+           SELECT u.id, p.id, dep.id FROM (SELECT id FROM isms_user ORDER BY id LIMIT 5) u,
+                  auth_permission p, (SELECT id FROM isms_department ORDER BY id LIMIT 6) dep
+           WHERE p.codename IN ('view_compliance', 'manage_assets')
+           ON CONFLICT DO NOTHING""",
         # A cycle over ten departments with its inspections, assignments and findings.
         """WITH c AS (INSERT INTO audits_cycle (name, kind, fiscal_year, checklist_id,
                       starts_on, due_on, created_by_id, created_at)
@@ -207,6 +200,7 @@ def leave_dead_rows(rounds):
            SELECT c.id, dep.id, 'assets', 'dead', 'minor', 'x', '', 'open', false,
                   (SELECT min(id) FROM isms_user), now()
            FROM c, dep, generate_series(1, 3)""",
+        *extra,
     ]
     connection.ensure_connection()
     raw = connection.connection
@@ -369,16 +363,10 @@ def report(results, plans, args):
 
 def main():
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_sigterm()
     env = portal_env(f"{args.server}/{args.database}")
-    for key in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS", "LOG_LEVEL"):
-        os.environ[key] = env[key]
     # Django's test client talks to "testserver".
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isms.settings")
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
+    use_in_process(env, allowed_hosts="testserver")
 
     print(f"database {args.database}: creating, migrating ...")
     drop_database(args.server, args.database, create=True)

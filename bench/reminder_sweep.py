@@ -21,21 +21,21 @@ import argparse
 import cProfile
 import datetime
 import io
-import os
 import pstats
 import resource
-import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-import psycopg2
-from psycopg2 import sql
-
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = ROOT / ".venv" / "bin" / "python"
-SECRET_KEY = "benchmark-only-secret-key-not-for-production-0123456789abcdefghij"
+from common import (
+    add_database_arguments,
+    drop_database,
+    migrate,
+    portal_env,
+    publish_all_staff_standard,
+    stop_on_sigterm,
+    use_in_process,
+    vacuum_analyze,
+)
 
 
 def parse_args():
@@ -46,83 +46,25 @@ def parse_args():
         "--english", type=float, default=0.1, help="share of staff reading English (0.1)"
     )
     parser.add_argument(
-        "--database", default="isms_bench_reminders", help="database to create and drop"
-    )
-    parser.add_argument(
-        "--server",
-        default="postgres://postgres@127.0.0.1:5432",
-        help="PostgreSQL server, without a database name",
-    )
-    parser.add_argument(
         "--acknowledged",
         type=float,
         default=0.8,
         help="share of staff who acknowledge before the due-soon sweep (0.8)",
     )
     parser.add_argument("--profile", action="store_true", help="run the first sweep under cProfile")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    add_database_arguments(parser, "isms_bench_reminders")
     return parser.parse_args()
 
 
-# --- the database ------------------------------------------------------------------------
-
-
-def admin_connection(server):
-    connection = psycopg2.connect(f"{server}/postgres", connect_timeout=10)
-    connection.autocommit = True
-    return connection
-
-
-def drop_database(server, name, *, create=False):
-    connection = admin_connection(server)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            if create:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        connection.close()
-
-
-def portal_env(database_url):
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY=SECRET_KEY,
-        DEBUG="0",
-        HTTPS="0",
-        DJANGO_SETTINGS_MODULE="isms.settings",
-        LOG_LEVEL="WARNING",
-        # Django's in-memory backend: every message is built (MIME and all) and kept.
-        EMAIL_URL="memorymail://",
-    )
-    # No Redis: the opening notification queued at publication runs inline (and finds
-    # nobody yet), and nothing else shares the run.
-    env.pop("REDIS_URL", None)
-    return env
-
-
-def migrate(env):
-    subprocess.run(
-        [str(PYTHON), "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-    )
+# --- the data ----------------------------------------------------------------------------
 
 
 def populate(staff, n_sections, english):
     """One published material revision of an all-staff standard (its campaign opens with
     nobody in the audience yet), then N staff in the sections of 20 departments, none of
     whom has acknowledged it."""
-    from django.db import connection
-    from django.utils import timezone
 
-    from isms import policy_actions
-    from isms.models import Department, PolicyDocument, Role, User
+    from isms.models import Department, Role, User
     from isms.roles import assign_role
 
     city = Department.objects.create(code="mayor", name="市長事務部局", kind="body")
@@ -145,21 +87,7 @@ def populate(staff, n_sections, english):
     ciso = User.objects.create(username="bench_ciso", password="!")
     assign_role(admin, Role.PROGRAMME_ADMIN)
     assign_role(ciso, Role.CISO)
-    document = PolicyDocument.objects.create(
-        code="standard", title="情報セキュリティ対策基準", kind="standard", audience="all_staff"
-    )
-    revision = policy_actions.create_draft(
-        document,
-        by=admin,
-        body="## 第1章\n\n" + "職員は情報資産を適切に取り扱う。\n\n" * 40,
-        effective_date=timezone.localdate(),
-        is_material=True,
-        change_summary="ベンチマーク",
-    )
-    policy_actions.submit_for_review(revision, by=admin)
-    policy_actions.approve(revision, by=ciso)
-    revision = policy_actions.publish(revision, by=admin)
-    assert revision.campaign.pk, "publishing a material revision opens a campaign"
+    revision = publish_all_staff_standard(admin, ciso)
 
     every = round(1 / english) if english else 0
     User.objects.bulk_create(
@@ -176,8 +104,7 @@ def populate(staff, n_sections, english):
         ),
         batch_size=2000,
     )
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    vacuum_analyze()
     return revision
 
 
@@ -293,15 +220,13 @@ def report(phases, counts, build_seconds):
 
 def main():
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    env = portal_env(f"{args.server}/{args.database}")
+    stop_on_sigterm()
+    # Django's in-memory mail backend: every message is built (MIME and all) and kept. No
+    # Redis: the opening notification queued at publication runs inline (and finds nobody
+    # yet), and nothing else shares the run.
+    env = portal_env(f"{args.server}/{args.database}", EMAIL_URL="memorymail://")
     # This process builds the data and runs the sweep with the portal's own code.
-    for key in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS", "EMAIL_URL", "LOG_LEVEL"):
-        os.environ[key] = env[key]
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isms.settings")
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
+    use_in_process(env)
 
     print(f"database {args.database}: creating, migrating, adding {args.staff} staff ...")
     drop_database(args.server, args.database, create=True)

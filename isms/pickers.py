@@ -20,12 +20,12 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import Department, RoleAssignment
+from .models import Department, DepartmentAncestor, RoleAssignment
 from .models.organisation import DEPARTMENTAL_ROLES, DepartmentKind, department_id_of
 
 # One message whether the user name is unknown, inactive or of another department: the
@@ -35,43 +35,50 @@ NOT_NAMEABLE = _("Nobody with the user name %(name)s can be chosen here.")
 
 def departments_of(units):
     """The departments (部) of `units` (a queryset of units): a section's department is
-    the unit above it; any other unit is its own."""
-    sections = units.filter(kind=DepartmentKind.SECTION, parent__isnull=False)
+    the unit above it; any other unit is its own. `units` is read once, in one
+    uncorrelated subquery of the ancestor table."""
+    section = Q(unit__kind=DepartmentKind.SECTION)
+    own_department = Q(depth=1) & section
+    itself = Q(depth=0) & (~section | Q(unit__parent__isnull=True))
+    links = DepartmentAncestor.objects.filter(unit_id__in=units.order_by().values("pk"))
     return Department.objects.filter(
-        Q(pk__in=sections.values("parent_id")) | Q(pk__in=units.exclude(pk__in=sections))
+        pk__in=links.filter(own_department | itself).values("ancestor_id")
     )
 
 
 def _people_of(departments, *, org_wide_roles, members):
+    """One uncorrelated UNION of the ids of the people allowed, which PostgreSQL plans as
+    a semi-join (never a SubPlan run per person, bench/permission_plans.py)."""
     User = get_user_model()
+    departments = departments.order_by().values("pk")
     # The departments and their sections; and the units above them, whose heads oversee
     # the department too.
-    units = Department.objects.filter(
-        Q(pk__in=departments) | Q(parent__in=departments, kind=DepartmentKind.SECTION)
+    units = DepartmentAncestor.objects.filter(ancestor_id__in=departments).filter(
+        Q(depth=0) | Q(depth=1, unit__kind=DepartmentKind.SECTION)
     )
-    above = Department.objects.filter(
-        Q(pk__in=departments.values("parent_id"))
-        | Q(
-            pk__in=Department.objects.filter(pk__in=departments.values("parent_id")).values(
-                "parent_id"
-            )
+    above = DepartmentAncestor.objects.filter(unit_id__in=departments, depth__gte=1)
+    allowed = (
+        RoleAssignment.objects.order_by()
+        .filter(role__in=DEPARTMENTAL_ROLES)
+        .filter(
+            Q(department_id__in=units.values("unit_id"))
+            | Q(department_id__in=above.values("ancestor_id"))
         )
     )
-    roles_here = RoleAssignment.objects.filter(
-        user_id=OuterRef("pk"), role__in=DEPARTMENTAL_ROLES
-    ).filter(Q(department__in=units) | Q(department__in=above))
-    allowed = Q(Exists(roles_here))
+    allowed = allowed.values("user_id")
     if members:
-        allowed |= Q(section__in=units)
-    if org_wide_roles:
-        allowed |= Q(
-            Exists(
-                RoleAssignment.objects.filter(
-                    user_id=OuterRef("pk"), role__in=org_wide_roles, department__isnull=True
-                )
-            )
+        allowed = allowed.union(
+            User.objects.order_by().filter(section_id__in=units.values("unit_id")).values("pk"),
+            all=True,
         )
-    return User.objects.filter(allowed, is_active=True)
+    if org_wide_roles:
+        allowed = allowed.union(
+            RoleAssignment.objects.order_by()
+            .filter(role__in=org_wide_roles, department__isnull=True)
+            .values("user_id"),
+            all=True,
+        )
+    return User.objects.filter(pk__in=allowed, is_active=True)
 
 
 def nameable_people(unit, *, org_wide_roles=(), members=True):

@@ -35,7 +35,7 @@ T = TypeVar("T")
 # request.user: a person, or nobody signed in.
 AnyUser = User | AnonymousUser
 
-# What each departmental role may do on its department (and, through subtree_q, below it).
+# What each departmental role may do on its department (and, through subtree_ids, below it).
 DEPARTMENT_PERMISSIONS = {
     Role.DEPARTMENT_HEAD: {"view_compliance", "manage_assets"},
     Role.SECTION_CHIEF: {"view_compliance", "manage_assets"},

@@ -71,3 +71,21 @@ def test_a_citywide_role_cannot_be_tied_to_a_department(org, people):
         assign_role(people["staff"], Role.AUDITOR, org["somu"])
     with pytest.raises(ValueError):
         assign_role(people["staff"], Role.SECTION_CHIEF, None)
+
+
+@pytest.mark.parametrize("persona", ["head", "chief"])
+def test_each_list_reads_the_persons_permission_rows_once_and_uncorrelated(people, persona):
+    from assets.access import visible_assets
+    from audits.access import answering_departments, visible_findings, visible_inspections
+
+    user = people[persona]
+    for queryset in (
+        departments_overseen(user),
+        answering_departments(user),
+        visible_findings(user),
+        visible_inspections(user),
+        visible_assets(user),
+    ):
+        sql = str(queryset.query).lower()
+        assert sql.count("departmentuserobjectpermission") == 1, sql
+        assert "exists" not in sql, sql

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from isms import audit
 from isms.eras import fiscal_year, to_era
 from isms.models import Department, Role, RoleAssignment, User
-from isms.models.organisation import subtree_q
+from isms.models.organisation import subtree_ids
 from isms.notify import enqueue
 from isms.roles import CITYWIDE_OVERSIGHT_ROLES, can_publish_revision, departments_overseen
 
@@ -27,7 +27,7 @@ def audience_users(course):
         holders = RoleAssignment.objects.filter(user_id=OuterRef("pk"), role__in=course.roles)
         people = people.filter(Exists(holders))
     elif course.audience == CourseAudience.DEPARTMENTS:
-        people = people.filter(subtree_q("section__", course.departments.all()))
+        people = people.filter(section__in=subtree_ids(course.departments.all()))
     return people
 
 

@@ -5,6 +5,7 @@ from .organisation import (
     DEPARTMENTAL_ROLES,
     GLOBAL_ROLES,
     Department,
+    DepartmentAncestor,
     DepartmentGroupObjectPermission,
     DepartmentKind,
     DepartmentUserObjectPermission,
@@ -13,7 +14,6 @@ from .organisation import (
     User,
     department_id_of,
     subtree_ids,
-    subtree_q,
 )
 from .policy import (
     Audience,
@@ -37,6 +37,7 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "Department",
+    "DepartmentAncestor",
     "DepartmentGroupObjectPermission",
     "DepartmentKind",
     "DepartmentUserObjectPermission",
@@ -49,5 +50,4 @@ __all__ = [
     "User",
     "department_id_of",
     "subtree_ids",
-    "subtree_q",
 ]

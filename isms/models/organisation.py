@@ -3,16 +3,16 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from ..memo import cached
 
-# Bodies (機関) hold departments (部), which hold sections (課): three levels at most, which lets
-# "everything below this department" be a fixed, index-friendly condition instead of a recursive
-# query.
+# Bodies (機関) hold departments (部), which hold sections (課): three levels at most.
+# "Everything below this department" is read from DepartmentAncestor, which does not depend on
+# the number of levels.
 MAX_DEPTH = 3
 
 
@@ -37,44 +37,76 @@ class DepartmentQuerySet(models.QuerySet):
         """
         return self.filter(pk__in=subtree_ids(departments))
 
+    # The ancestor table follows every change of the tree made through the ORM: save()
+    # (Department.save), bulk_create(), bulk_update() and update() of `parent` (here).
+    # What bypasses them (raw SQL, loaddata's raw saves) must call relink_ancestors()
+    # itself, with every unit's id to rebuild the whole table.
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        missing = [unit.code for unit in created if unit.pk is None]
+        ids = [unit.pk for unit in created if unit.pk is not None]
+        if missing:  # a database that does not return the new ids
+            ids += list(Department.objects.filter(code__in=missing).values_list("pk", flat=True))
+        relink_ancestors(ids)
+        return created
 
-def subtree_q(prefix, departments):
-    """A Q matching rows whose department at `prefix` lies in or below `departments`.
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        done = super().bulk_update(objs, fields, *args, **kwargs)
+        if "parent" in fields or "parent_id" in fields:
+            relink_ancestors([unit.pk for unit in objs])
+        return done
 
-    prefix "" matches Department rows themselves, "section__" a user's section, and so on.
-    """
-    if isinstance(departments, models.QuerySet):
-        departments = departments.values("pk")
-    return (
-        Q(**{f"{prefix}pk__in": departments})
-        | Q(**{f"{prefix}parent__in": departments})
-        | Q(**{f"{prefix}parent__parent__in": departments})
-    )
+    def update(self, **kwargs):
+        if "parent" not in kwargs and "parent_id" not in kwargs:
+            return super().update(**kwargs)
+        moved = list(self.values_list("pk", flat=True))
+        done = super().update(**kwargs)
+        relink_ancestors(moved)
+        return done
 
 
-def subtree_ids(departments, *more):
-    """The ids of `departments` and of the units below them, as one uncorrelated subquery:
-    a UNION of the departments, their children and their grandchildren, each a plain join
-    on `parent`, with the id querysets of `more` appended.
+def subtree_ids(departments):
+    """The ids of `departments` and of every unit below them: one uncorrelated subquery on
+    the ancestor table, in which `departments` (a queryset, kept as SQL, or a list of ids)
+    appears once.
 
-    Unlike subtree_q's three ORed IN conditions (which the planner cannot estimate, and
-    after many dead rows no longer hashes), each branch is a semi-join whose size
-    PostgreSQL estimates from the person's few grants, so a list filtered with it keeps a
-    cheap plan whatever the state of the statistics. Used for permissions (within()).
-    """
+    PostgreSQL plans `IN` over it as a semi-join whose size it estimates from the few
+    departments given, so a list filtered with it keeps a cheap plan whatever the state of
+    its statistics (bench/permission_plans.py). Used for permissions (within()) and for the
+    audiences of documents and courses."""
     if isinstance(departments, models.QuerySet):
         departments = departments.order_by().values("pk")
-    units = Department.objects.order_by()
-    return (
-        units.filter(pk__in=departments)
-        .values("pk")
-        .union(
-            units.filter(parent__in=departments).values("pk"),
-            units.filter(parent__parent__in=departments).values("pk"),
-            *more,
-            all=True,
+    return DepartmentAncestor.objects.filter(ancestor__in=departments).values("unit_id")
+
+
+def relink_ancestors(unit_ids):
+    """Rewrite the ancestor rows of the units `unit_ids` and of everything below them from
+    the units' `parent`: after a unit is created or moved.
+
+    Reads the whole tree's (id, parent) pairs, a few hundred rows for a city."""
+    unit_ids = set(unit_ids)
+    if not unit_ids:
+        return
+    below = set(
+        DepartmentAncestor.objects.filter(ancestor_id__in=unit_ids).values_list(
+            "unit_id", flat=True
         )
     )
+    affected = unit_ids | below
+    parents = dict(Department.objects.order_by().values_list("pk", "parent_id"))
+    rows = []
+    for unit_id in affected:
+        if unit_id not in parents:  # deleted meanwhile
+            continue
+        node, depth, seen = unit_id, 0, set()
+        while node is not None:
+            if node in seen:
+                raise ValidationError({"parent": _("A department cannot be its own ancestor.")})
+            seen.add(node)
+            rows.append(DepartmentAncestor(unit_id=unit_id, ancestor_id=node, depth=depth))
+            node, depth = parents.get(node), depth + 1
+    DepartmentAncestor.objects.filter(unit_id__in=affected).delete()
+    DepartmentAncestor.objects.bulk_create(rows)
 
 
 class Department(models.Model):
@@ -105,6 +137,26 @@ class Department(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        saves_parent = update_fields is None or {"parent", "parent_id"} & set(update_fields)
+        moved = self._state.adding or (
+            saves_parent and self.parent_id != getattr(self, "_saved_parent_id", None)
+        )
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if moved:
+                relink_ancestors([self.pk])
+        if saves_parent:
+            self._saved_parent_id = self.parent_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        unit = super().from_db(db, field_names, values)
+        # The parent as loaded, so that save() knows whether the unit moved.
+        unit._saved_parent_id = unit.__dict__.get("parent_id")
+        return unit
 
     def clean(self):
         depth, node = 1, self.parent
@@ -137,6 +189,31 @@ class Department(models.Model):
             names.append(node.name)
             node = node.parent
         return " / ".join(reversed(names))
+
+
+class DepartmentAncestor(models.Model):
+    """One row per unit and each unit above it, the unit itself included (depth 0): what
+    lets "everything in or below these departments" be one join on `ancestor` whatever
+    the depth of the tree. Written only by relink_ancestors(), which Department.save(),
+    the department queryset's bulk_create() and update() call."""
+
+    # Their own indexes would repeat the two below.
+    unit = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="ancestor_links", db_index=False
+    )
+    ancestor = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="descendant_links", db_index=False
+    )
+    depth = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ancestor", "unit"], name="unique_department_ancestor")
+        ]
+        indexes = [models.Index(fields=["unit", "depth"], name="department_ancestor_unit_idx")]
+
+    def __str__(self):
+        return f"{self.ancestor_id} > {self.unit_id} ({self.depth})"
 
 
 class DepartmentUserObjectPermission(UserObjectPermissionBase):

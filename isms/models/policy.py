@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import dbguards
 from ..exceptions import ImmutableRecordError  # imported from here by training/ until it is split
-from .organisation import Department, subtree_q
+from .organisation import Department, subtree_ids
 
 
 class DocumentKind(models.TextChoices):
@@ -102,7 +102,7 @@ class PolicyDocument(models.Model):
 
         people = User.objects.filter(is_active=True, section__isnull=False)
         if self.audience == Audience.DEPARTMENTS:
-            people = people.filter(subtree_q("section__", self.audience_departments.all()))
+            people = people.filter(section__in=subtree_ids(self.audience_departments.all()))
         return people
 
 
