@@ -283,8 +283,8 @@ def test_the_django_admin_offers_no_bulk_delete_of_the_trail(admin_site, documen
     ("url", "model"),
     [
         ("/admin/isms/policyrevision/", PolicyRevision),
-        ("/admin/training/acknowledgement/", Acknowledgement),
-        ("/admin/training/acknowledgementcampaign/", AcknowledgementCampaign),
+        ("/admin/acknowledgements/acknowledgement/", Acknowledgement),
+        ("/admin/acknowledgements/acknowledgementcampaign/", AcknowledgementCampaign),
     ],
 )
 def test_the_other_compliance_records_are_read_only_in_the_django_admin(

@@ -40,6 +40,23 @@ def _rename_sequences(direction):
     return rename
 
 
+# The functions of the guards 0004 installed: pgtrigger drops a trigger but leaves its
+# function behind. Backwards, 0004's triggers are installed again with their functions.
+OLD_GUARD_FUNCTIONS = (
+    "pgtrigger_acknowledgement_checked_1ca88",
+    "pgtrigger_refuse_update_41507",
+    "pgtrigger_refuse_delete_22028",
+    "pgtrigger_refuse_truncate_13329",
+)
+
+
+def drop_old_guard_functions(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for function in OLD_GUARD_FUNCTIONS:
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("training", "0004_records_guards"),
@@ -54,6 +71,7 @@ class Migration(migrations.Migration):
         pgtrigger.migrations.RemoveTrigger(model_name="acknowledgement", name="refuse_update"),
         pgtrigger.migrations.RemoveTrigger(model_name="acknowledgement", name="refuse_delete"),
         pgtrigger.migrations.RemoveTrigger(model_name="acknowledgement", name="refuse_truncate"),
+        migrations.RunPython(drop_old_guard_functions, migrations.RunPython.noop),
         migrations.SeparateDatabaseAndState(
             database_operations=[
                 migrations.AlterModelTable(name=model, table=new)
