@@ -30,6 +30,23 @@ def move_content_types(source, target):
     return move
 
 
+# The functions of the guards installed below: backwards, pgtrigger drops the triggers and
+# leaves these behind.
+GUARD_FUNCTIONS = (
+    "pgtrigger_acknowledgement_checked_929c7",
+    "pgtrigger_refuse_update_78b9c",
+    "pgtrigger_refuse_delete_9d260",
+    "pgtrigger_refuse_truncate_7a7c5",
+)
+
+
+def drop_guard_functions(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for function in GUARD_FUNCTIONS:
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
+
+
 class Migration(migrations.Migration):
     initial = True
 
@@ -159,6 +176,7 @@ class Migration(migrations.Migration):
             move_content_types("training", "acknowledgements"),
             move_content_types("acknowledgements", "training"),
         ),
+        migrations.RunPython(migrations.RunPython.noop, drop_guard_functions),
         pgtrigger.migrations.AddTrigger(
             model_name="acknowledgement",
             trigger=pgtrigger.compiler.Trigger(
