@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY isms isms
 COPY assets assets
 COPY audits audits
+COPY acknowledgements acknowledgements
 COPY training training
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 COPY . .

@@ -115,7 +115,7 @@ def acknowledgement_counts(revision_id):
     from django.db import connections
     from django.db.models import Count, Q
 
-    from training.models import Acknowledgement
+    from acknowledgements.models import Acknowledgement
 
     counts = Acknowledgement.objects.aggregate(
         rows=Count("pk"),

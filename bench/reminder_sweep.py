@@ -3,7 +3,7 @@
 
 Builds a throw-away PostgreSQL database with N members of staff (each with an e-mail
 address) who all still have to acknowledge one published material revision, and runs the
-Celery task training.tasks.remind_acknowledgements in this process, as a worker would, with
+Celery task acknowledgements.tasks.remind_acknowledgements in this process, as a worker would, with
 Django's in-memory mail backend. Reports the wall time, the number of reminders sent, the
 SQL statements issued (and per 1,000 recipients: a few per batch, plus the one UPDATE that
 stamps each mail sent as it is accepted); then runs the sweep again, which must send
@@ -132,7 +132,7 @@ def sweep(today=None, profile=False):
     from django.core import mail
     from django.db import connection
 
-    from training.tasks import remind_acknowledgements
+    from acknowledgements.tasks import remind_acknowledgements
 
     mail.outbox = []
     counter = QueryCounter()
@@ -156,7 +156,7 @@ def acknowledge_share(revision, share):
     from django.utils import timezone
 
     from isms.models import User
-    from training.models import Acknowledgement
+    from acknowledgements.models import Acknowledgement
 
     people = User.objects.filter(username__startswith="staff").order_by("pk")
     count = round(people.count() * share)

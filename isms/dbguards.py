@@ -23,7 +23,7 @@ from pgtrigger import compiler
 # deployment's grants (manage.py grant_app_role) read this list too.
 APPEND_ONLY_TABLES = (
     "isms_auditevent",
-    "training_acknowledgement",
+    "acknowledgements_acknowledgement",
     "assets_assetchange",
 )
 # Published revisions are frozen rather than append-only: drafts still change.

@@ -30,6 +30,7 @@ claim left without sent_at is taken over once it is older than STALE_CLAIM."""
 import logging
 import smtplib
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,8 +41,11 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from .models import Notification, SentReminder
+from .eras import to_era
+from .models import Notification, SentReminder, User
+from .models.organisation import department_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -370,3 +374,68 @@ def department_heads():
 
 
 RECIPIENT_FIELDS = ("pk", "username", "display_name", "email", "language", "section_id")
+
+
+# The two steps every reminder job of the apps shares: who is still to be told, and the
+# escalation digest to the department heads.
+RECIPIENT_CHUNK = 500
+
+
+def not_yet_sent(people, subject, stage, done=None):
+    """Those of `people` who have not been sent this stage yet, nor are in `done` (user ids),
+    with what a Message needs, read a chunk at a time.
+
+    The difference is an SQL EXCEPT of ids, not NOT EXISTS: after a large send, or while
+    acknowledgements come in, the planner's statistics say the ledger (or the
+    acknowledgements) hold next to nothing for this subject, and for the server-side cursor
+    of .iterator() it chose a nested loop over all those rows for every person: 70 s for a
+    sweep with nothing to send among 50,000 staff (bench/reminder_sweep.py). EXCEPT is
+    hashed or sorted whatever the estimates."""
+    excluded = [
+        # Only what went out: an unsent claim may be a killed worker's, for send_once to
+        # take over.
+        SentReminder.objects.filter(subject=subject, stage=stage, sent_at__isnull=False)
+        .order_by()
+        .values_list("recipient_id", flat=True)
+    ]
+    if done is not None:
+        excluded.append(done.order_by())
+    ids = sorted(people.order_by().values_list("pk", flat=True).difference(*excluded))
+    for start in range(0, len(ids), RECIPIENT_CHUNK):
+        chunk = ids[start : start + RECIPIENT_CHUNK]
+        yield from User.objects.filter(pk__in=chunk).only(*RECIPIENT_FIELDS).order_by("pk")
+
+
+def escalations(subject_prefix, pending, title, deadline, path, today):
+    """One digest per department to its heads, naming who is still missing."""
+    missing = defaultdict(list)
+    for user in (
+        pending.select_related("section")
+        .only("username", "display_name", "section__kind", "section__parent_id", "section__name")
+        .iterator(chunk_size=2000)
+    ):
+        missing[department_id_of(user.section)].append(f"{user.section.name} {user}")
+    heads = department_heads()
+    for department_id, names in missing.items():
+        subject = f"{subject_prefix}:department:{department_id}"
+        if not heads.get(department_id):
+            logger.warning(
+                "%s: department %s has no active head to escalate %s missing people to",
+                subject_prefix,
+                department_id,
+                len(names),
+            )
+
+        def render(head, names=names):
+            listed = "\n".join(f"- {name}" for name in names[:200])
+            more = len(names) - 200
+            body = _("%(count)s people in your department have not done this by %(deadline)s:") % {
+                "count": len(names),
+                "deadline": to_era(deadline),
+            }
+            if more > 0:
+                listed += "\n" + _("… and %(count)s more.") % {"count": more}
+            return _("Escalation: %(title)s") % {"title": title}, f"{body}\n{listed}", path
+
+        for head in heads.get(department_id, []):
+            yield Message(head, subject, "escalation", "escalation", render)

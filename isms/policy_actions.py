@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from . import audit
 from .audit import AuditAction
-from .exceptions import WorkflowError  # also imported from here by training/ until it is split
+from .exceptions import WorkflowError
 from .models import PolicyRevision, RevisionStatus
 from .roles import can_approve_revision, can_manage_policy, can_publish_revision
 from .signals import revision_published

@@ -49,8 +49,6 @@ DEPARTMENT_PERMISSIONS = {
 CITYWIDE_READER_ROLES = (Role.PROGRAMME_ADMIN, Role.CISO, Role.AUDITOR)
 # The CISO's office: manage the policy, see every audit and finding, own corrective actions.
 PROGRAMME_OFFICE_ROLES = (Role.CISO, Role.PROGRAMME_ADMIN)
-# kept for training/ until it is split
-CITYWIDE_OVERSIGHT_ROLES = CITYWIDE_READER_ROLES
 
 
 # --- the predicates -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.dispatch import Signal
 
 # Sent inside the publishing transaction. Arguments: revision, deadline (a date or None),
-# by (the publisher). training opens the acknowledgement campaign from it.
+# by (the publisher). acknowledgements opens the acknowledgement campaign from it.
 revision_published = Signal()
 
 # Sent at the end of `manage.py seed_demo`. Arguments: departments ({code: Department}) and

@@ -30,8 +30,8 @@ urlpatterns = [
     path("imports/<int:pk>/", imports.import_job, name="import-job"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.mark_all_read, name="notifications-read"),
-    path("training/", include("training.course_urls")),
-    path("acknowledgements/", include("training.urls")),
+    path("training/", include("training.urls")),
+    path("acknowledgements/", include("acknowledgements.urls")),
     path("assets/", include("assets.urls")),
     path("audits/", include("audits.urls")),
     path(

@@ -5,8 +5,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from acknowledgements.models import Acknowledgement, AcknowledgementCampaign
 from isms.eras import to_era
-from training.models import Acknowledgement, AcknowledgementCampaign
 
 from .conftest import publish
 from .pages import diff_rows, is_login_redirect, links, messages, page
@@ -140,7 +140,7 @@ def test_the_read_page_shows_the_text_and_the_button(as_role, standard):
 @pytest.fixture
 def standard_v2(documents, people, standard):
     """Revision 2 of the standard, published after staff acknowledged revision 1."""
-    from training.acknowledgements import acknowledge
+    from acknowledgements.services import acknowledge
 
     acknowledge(people["staff"], standard)
     return publish(

@@ -7,11 +7,11 @@ from django.db import connection, transaction
 from django.db.utils import InternalError
 from django.utils import timezone
 
+from acknowledgements import services as acks
+from acknowledgements.models import Acknowledgement, AcknowledgementCampaign
 from isms.models import AuditEvent
 from isms.models.policy import ImmutableRecordError
 from isms.policy_actions import WorkflowError
-from training import acknowledgements as acks
-from training.models import Acknowledgement, AcknowledgementCampaign
 
 from .conftest import publish
 
@@ -103,7 +103,8 @@ def test_the_database_refuses_to_rewrite_an_acknowledgement(documents, people):
     ack, _ = acks.acknowledge(people["staff"], documents["standard"].current_revision())
     with pytest.raises(InternalError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE training_acknowledgement SET acknowledged_at = now() WHERE id = %s", [ack.pk]
+            "UPDATE acknowledgements_acknowledgement SET acknowledged_at = now() WHERE id = %s",
+            [ack.pk],
         )
 
 

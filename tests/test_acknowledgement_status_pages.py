@@ -8,9 +8,9 @@ import io
 import pytest
 from django.utils import timezone
 
+from acknowledgements.models import Acknowledgement, AcknowledgementCampaign
 from isms.eras import to_era
 from isms.models import User
-from training.models import Acknowledgement, AcknowledgementCampaign
 
 from .conftest import ROLES, publish
 from .factories import password_hash

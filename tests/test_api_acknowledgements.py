@@ -3,9 +3,9 @@
 import pytest
 from django.contrib.auth.hashers import make_password
 
+from acknowledgements.models import Acknowledgement
 from isms import policy_actions
 from isms.models import User
-from training.models import Acknowledgement
 
 from .conftest import publish
 from .factories import password_hash

@@ -25,10 +25,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from acknowledgements.models import Acknowledgement
 from audits.models import Answer, Evidence
 from isms.models import PolicyRevision
 from isms.wsgi import application
-from training.models import Acknowledgement
 
 from .audit_helpers import answer_all, inspection, open_cycle, record_finding, upload
 
@@ -75,7 +75,7 @@ def known_ids(people, documents, org, register, settings, tmp_path):
     answer = Answer.objects.filter(inspection=somu).first()
     services.attach_evidence(upload(), by=people["head"], answer=answer)
     revision = documents["standard"].current_revision()
-    from training import acknowledgements
+    from acknowledgements import services as acknowledgements
 
     acknowledgements.acknowledge(people["staff"], revision)
     ids = {cycle.pk, somu.pk, finding.pk, answer.pk, revision.pk}

@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from acknowledgements.models import AcknowledgementCampaign
 from isms import policy_actions
 from isms.models import AuditEvent, PolicyRevision, RevisionStatus
-from training.models import AcknowledgementCampaign
 
 NEXT_WEEK = timezone.localdate() + datetime.timedelta(days=7)
 

@@ -6,10 +6,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from acknowledgements.models import Acknowledgement, AcknowledgementCampaign
 from isms import audit
 from isms.eras import to_era
 from isms.models import AuditAction, AuditEvent, PolicyRevision
-from training.models import Acknowledgement, AcknowledgementCampaign
 
 from .conftest import ROLES
 from .factories import UserFactory
@@ -136,7 +136,7 @@ def test_action_and_actor_filters_combine(as_role, documents):
 
 def test_the_target_type_filter_keeps_only_events_about_that_kind_of_record(as_role, documents):
     rows = trail_rows(
-        as_role("ciso").get("/audit-trail/?target_type=training.acknowledgementcampaign")
+        as_role("ciso").get("/audit-trail/?target_type=acknowledgements.acknowledgementcampaign")
     )
 
     assert [row[2] for row in rows] == ["campaign.opened", "campaign.opened"]
@@ -283,14 +283,14 @@ def test_the_django_admin_offers_no_bulk_delete_of_the_trail(admin_site, documen
     ("url", "model"),
     [
         ("/admin/isms/policyrevision/", PolicyRevision),
-        ("/admin/training/acknowledgement/", Acknowledgement),
-        ("/admin/training/acknowledgementcampaign/", AcknowledgementCampaign),
+        ("/admin/acknowledgements/acknowledgement/", Acknowledgement),
+        ("/admin/acknowledgements/acknowledgementcampaign/", AcknowledgementCampaign),
     ],
 )
 def test_the_other_compliance_records_are_read_only_in_the_django_admin(
     admin_site, documents, people, url, model
 ):
-    from training.acknowledgements import acknowledge
+    from acknowledgements.services import acknowledge
 
     acknowledge(people["staff"], documents["standard"].current_revision())
     record = model.objects.first()

@@ -29,14 +29,14 @@ from redis.connection import Connection as RedisConnection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from acknowledgements.models import Acknowledgement, AcknowledgementCampaign
+from acknowledgements.tasks import notify_campaign_opened, remind_acknowledgements
 from assets.models import Asset
 from isms import policy_actions
 from isms.api import throttling
 from isms.celery import app as celery_app
 from isms.management.commands.seed_demo import DEMO_PASSWORD
 from isms.models import RevisionStatus
-from training.models import Acknowledgement, AcknowledgementCampaign
-from training.tasks import notify_campaign_opened, remind_acknowledgements
 
 from .factories import PASSWORD, DocumentFactory
 from .pages import is_login_redirect, links, messages, page
@@ -209,7 +209,7 @@ def test_publishing_succeeds_with_redis_down_and_the_sweep_sends_the_reminders_l
     [failure] = queueing_failures(caplog)
     assert failure.levelno == logging.ERROR
     assert failure.name == "isms.notify"
-    assert f"training.tasks.notify_campaign_opened({campaign.pk},)" in failure.getMessage()
+    assert f"acknowledgements.tasks.notify_campaign_opened({campaign.pk},)" in failure.getMessage()
     assert isinstance(failure.exc_info[1], OperationalError)
     assert_no_other_error(caplog)
     assert mailoutbox == []

@@ -16,9 +16,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from acknowledgements import services as acks
+from acknowledgements.models import Acknowledgement
 from isms.models import PolicyRevision, RevisionStatus
-from training import acknowledgements as acks
-from training.models import Acknowledgement
 
 from .browser import PHONE, SCREENS, assert_fits_the_screen
 from .conftest import publish

@@ -16,8 +16,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from isms.eras import fiscal_year
-from training.courses import publish_course
 from training.models import Attempt, Choice, Course, Enrolment, Question
+from training.services import publish_course
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def course_live(people_live, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path / "media"
     # Publication queues the announcement after commit; this test has no worker to run it.
     queued = []
-    monkeypatch.setattr("training.courses.enqueue", lambda task, *args: queued.append(args))
+    monkeypatch.setattr("training.services.enqueue", lambda task, *args: queued.append(args))
     today = timezone.localdate()
     course = Course.objects.create(
         title="情報セキュリティ研修",

@@ -16,9 +16,9 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from acknowledgements.models import Acknowledgement
 from isms.clientip import client_ip
 from isms.models import AuditEvent
-from training.models import Acknowledgement
 
 from .factories import PASSWORD
 

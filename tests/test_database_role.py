@@ -80,7 +80,7 @@ def test_the_portals_role_cannot_disable_or_drop_the_triggers(portal_role):
     for sql in (
         "ALTER TABLE isms_auditevent DISABLE TRIGGER ALL",
         "ALTER TABLE isms_auditevent DISABLE TRIGGER USER",
-        "ALTER TABLE training_acknowledgement DISABLE TRIGGER USER",
+        "ALTER TABLE acknowledgements_acknowledgement DISABLE TRIGGER USER",
         "ALTER TABLE isms_policyrevision DISABLE TRIGGER USER",
         "ALTER TABLE assets_asset DISABLE TRIGGER USER",
     ):
@@ -94,7 +94,7 @@ def test_the_portals_role_cannot_disable_or_drop_the_triggers(portal_role):
 def test_the_portals_role_cannot_truncate_a_record_table(portal_role, sealed_event):
     with portal_role.cursor() as cursor:
         cursor.execute("SET isms.allow_truncate = 'on'")  # the tests' escape: not for it
-    for table in ("isms_auditevent", "training_acknowledgement", "assets_assetchange"):
+    for table in ("isms_auditevent", "acknowledgements_acknowledgement", "assets_assetchange"):
         assert "permission denied" in refused(portal_role, f"TRUNCATE {table}")
     assert AuditEvent.objects.filter(pk=sealed_event.pk).exists()
 
@@ -125,8 +125,8 @@ def test_the_portals_role_cannot_update_or_delete_an_audit_event(portal_role, se
 
 def test_the_portals_role_cannot_rewrite_acknowledgements_or_asset_history(portal_role):
     for sql in (
-        "UPDATE training_acknowledgement SET acknowledged_at = now()",
-        "DELETE FROM training_acknowledgement",
+        "UPDATE acknowledgements_acknowledgement SET acknowledged_at = now()",
+        "DELETE FROM acknowledgements_acknowledgement",
         "UPDATE assets_assetchange SET reason = 'x'",
         "DELETE FROM assets_assetchange",
     ):

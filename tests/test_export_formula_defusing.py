@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 
 from audits import services as audit_services
 from isms.eras import fiscal_year
-from training.courses import publish_course
 from training.models import Course
+from training.services import publish_course
 
 from .audit_helpers import open_cycle
 

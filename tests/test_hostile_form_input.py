@@ -25,8 +25,8 @@ from audits import services as audit_services
 from audits.models import Answer, Finding
 from isms import policy_actions
 from isms.eras import fiscal_year
-from training.courses import publish_course
 from training.models import Choice, Course, Question
+from training.services import publish_course
 
 from .audit_helpers import answer_all, inspection, open_cycle, record_finding, upload
 
@@ -288,7 +288,7 @@ def row_counts():
         {
             model._meta.db_table
             for model in apps.get_models(include_auto_created=True)
-            if model._meta.app_label in ("isms", "training", "assets", "audits")
+            if model._meta.app_label in ("isms", "acknowledgements", "training", "assets", "audits")
             and not model._meta.proxy
         }
     )

@@ -7,7 +7,7 @@ which a "forbidden" contract cannot."""
 import grimp
 import pytest
 
-APPS = ["assets", "audits", "training"]
+APPS = ["acknowledgements", "assets", "audits", "training"]
 
 # What apps may import of the core. Anything else in isms is the core's own business.
 PUBLIC_CORE_MODULES = {
@@ -33,24 +33,6 @@ PUBLIC_CORE_MODULES = {
     "isms.roles",
     "isms.signals",
     "isms.templatetags.isms",
-}
-
-# fixed by the split of training/: it then imports WorkflowError and ImmutableRecordError
-# from isms.exceptions, subtree_q and department_id_of from isms.models
-NOT_YET = {
-    ("training.acknowledgements", "isms.policy_actions"),
-    ("training.views", "isms.policy_actions"),
-    ("training.models", "isms.models.policy"),
-    ("training.courses", "isms.models.organisation"),
-    ("training.tasks", "isms.models.organisation"),
-}
-# Import circles that are on their way out (the same as the acyclic_siblings contract's
-# ignore_imports): PolicyDocument.objects.visible_to() and PolicyRevision.objects
-# .readable_by() are kept for training/ until it is split; courses <-> tasks is fixed by
-# the split.
-CIRCLES_ON_THEIR_WAY_OUT = {
-    ("isms.models.policy", "isms.roles"),
-    ("training.courses", "training.tasks"),
 }
 
 
@@ -87,7 +69,6 @@ def test_an_app_imports_only_the_cores_public_modules(graph, app):
         for importer, imported in imports_of(graph, app)
         if top(imported) == "isms"
         and imported not in PUBLIC_CORE_MODULES
-        and (importer, imported) not in NOT_YET
     ]
     assert internal == []
 
@@ -100,7 +81,7 @@ def circles(graph, package):
         m: sorted(
             i
             for i in graph.find_modules_directly_imported_by(m)
-            if top(i) == package and (m, i) not in CIRCLES_ON_THEIR_WAY_OUT
+            if top(i) == package
         )
         for m in modules
     }

@@ -13,10 +13,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from acknowledgements.services import acknowledge
+from acknowledgements.tasks import remind_acknowledgements
 from isms.models import Notification, RevisionStatus
 from isms.tasks import activate_due_revisions
-from training.acknowledgements import acknowledge
-from training.tasks import remind_acknowledgements
 
 from .conftest import publish
 from .factories import DocumentFactory, PublishedRevisionFactory
@@ -81,7 +81,7 @@ def test_a_real_worker_reminds_each_pending_person_once_and_makes_revisions_curr
     link = f"/acknowledgements/revisions/{revision.pk}/"
 
     # The opening notification, queued when the publication committed, ran on the worker.
-    assert worker.result_of("training.tasks.notify_campaign_opened") == "5"
+    assert worker.result_of("acknowledgements.tasks.notify_campaign_opened") == "5"
     opening = read_mail(worker.mail_dir)
     assert recipients(opening) == audience
     assert all(revision.title in str(m["Subject"]) and link in m.get_content() for m in opening)
@@ -91,7 +91,7 @@ def test_a_real_worker_reminds_each_pending_person_once_and_makes_revisions_curr
     day = campaign.deadline - datetime.timedelta(days=3)
     sweep = remind_acknowledgements.apply_async(args=[day], queue=worker.queue)
     job = activate_due_revisions.apply_async(queue=worker.queue)
-    assert worker.result_of("training.tasks.remind_acknowledgements", sweep.id) == "4"
+    assert worker.result_of("acknowledgements.tasks.remind_acknowledgements", sweep.id) == "4"
     assert worker.result_of("isms.tasks.activate_due_revisions", job.id) == "1"
 
     written = read_mail(worker.mail_dir)
@@ -115,6 +115,6 @@ def test_a_real_worker_reminds_each_pending_person_once_and_makes_revisions_curr
 
     # The same sweep again (a retry, a second beat): nothing more goes out.
     again = remind_acknowledgements.apply_async(args=[day], queue=worker.queue)
-    assert worker.result_of("training.tasks.remind_acknowledgements", again.id) == "0"
+    assert worker.result_of("acknowledgements.tasks.remind_acknowledgements", again.id) == "0"
     assert sorted(message_ids(read_mail(worker.mail_dir))) == sorted(message_ids(written))
     assert Notification.objects.filter(kind="acknowledgement.due_soon").count() == 4

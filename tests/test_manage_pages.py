@@ -6,10 +6,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from acknowledgements.models import AcknowledgementCampaign
 from isms import policy_actions
 from isms.models import AuditEvent, PolicyRevision, RevisionStatus, Role
 from isms.roles import assign_role
-from training.models import AcknowledgementCampaign
 
 from .conftest import ROLES
 from .factories import DocumentFactory, UserFactory

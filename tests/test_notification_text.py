@@ -12,6 +12,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from acknowledgements.tasks import remind_acknowledgements
 from assets.tasks import remind_asset_reviews
 from audits import services as audit_services
 from audits.models import CorrectiveAction, CycleKind
@@ -20,9 +21,9 @@ from isms.eras import fiscal_year, to_era
 from isms.models import Notification, Role, RoleAssignment
 from isms.roles import assign_role, revoke_role
 from isms.tasks import weekly_summary
-from training import courses
+from training import services as courses
 from training.models import Course
-from training.tasks import remind_acknowledgements, remind_training
+from training.tasks import remind_training
 
 from .audit_helpers import open_cycle, record_finding
 from .conftest import ROLES, publish

@@ -16,7 +16,7 @@ from assets.models import AssetChange
 from audits import services as audit_services
 from isms import policy_actions
 from isms.eras import fiscal_year
-from training import courses
+from training import services as courses
 from training.models import Course
 
 from .audit_helpers import open_cycle, record_finding

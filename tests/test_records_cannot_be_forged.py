@@ -8,13 +8,13 @@ from django.db import connection, transaction
 from django.db.utils import InternalError
 from django.utils import timezone
 
+from acknowledgements import services as acks
+from acknowledgements.models import Acknowledgement
 from assets import services as asset_services
 from assets.models import Asset, AssetChange, ChangeKind
 from isms import audit, policy_actions
 from isms.exceptions import ImmutableRecordError
 from isms.models import AuditEvent, PolicyRevision, RevisionStatus
-from training import acknowledgements as acks
-from training.models import Acknowledgement
 
 from .conftest import publish
 
@@ -119,7 +119,12 @@ def test_superseding_leaves_every_other_column_as_it_was(standard):
 @postgresql_only
 @pytest.mark.parametrize(
     "table",
-    ["isms_auditevent", "training_acknowledgement", "assets_assetchange", "isms_policyrevision"],
+    [
+        "isms_auditevent",
+        "acknowledgements_acknowledgement",
+        "assets_assetchange",
+        "isms_policyrevision",
+    ],
 )
 def test_truncate_of_a_record_table_is_refused_even_for_the_owner(documents, table):
     check_foreign_keys_now()
@@ -199,7 +204,7 @@ def test_acknowledging_records_the_database_time(standard, people):
 @postgresql_only
 def test_an_acknowledgement_with_another_hash_is_refused_by_the_database(standard, people):
     refused(
-        "INSERT INTO training_acknowledgement (user_id, revision_id, content_sha256, "
+        "INSERT INTO acknowledgements_acknowledgement (user_id, revision_id, content_sha256, "
         "acknowledged_at, user_agent) VALUES (%s, %s, %s, now(), '')",
         [people["staff"].pk, standard.pk, "a" * 64],
     )
@@ -209,7 +214,7 @@ def test_an_acknowledgement_with_another_hash_is_refused_by_the_database(standar
 @postgresql_only
 def test_an_acknowledgement_of_a_superseded_revision_is_refused_by_the_database(superseded, people):
     refused(
-        "INSERT INTO training_acknowledgement (user_id, revision_id, content_sha256, "
+        "INSERT INTO acknowledgements_acknowledgement (user_id, revision_id, content_sha256, "
         "acknowledged_at, user_agent) VALUES (%s, %s, %s, now(), '')",
         [people["staff"].pk, superseded.pk, superseded.content_sha256],
     )

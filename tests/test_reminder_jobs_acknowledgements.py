@@ -1,4 +1,4 @@
-"""training.tasks.remind_acknowledgements and notify_campaign_opened: who is reminded to
+"""acknowledgements.tasks.remind_acknowledgements and notify_campaign_opened: who is reminded to
 acknowledge a revision, at which stage, in which language, and the digest to department heads
 of who is still missing. The `documents` fixture opens two campaigns with the same deadline:
 the all-staff standard (対策基準) and the 総務部 procedure (運用手順)."""
@@ -10,11 +10,11 @@ from django.db import connection
 from django.db.models import Value
 from django.db.models.functions import Concat
 
+from acknowledgements import services as acks
+from acknowledgements import tasks
+from acknowledgements.tasks import notify_campaign_opened, remind_acknowledgements
 from isms.eras import to_era
 from isms.models import Notification, SentReminder, User
-from training import acknowledgements as acks
-from training import tasks
-from training.tasks import notify_campaign_opened, remind_acknowledgements
 
 from .conftest import publish
 from .factories import password_hash

@@ -6,11 +6,11 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from acknowledgements.tasks import remind_acknowledgements
 from isms import policy_actions
 from isms.models import AuditEvent, Notification, RevisionStatus, Role, User
 from isms.roles import assign_role
 from isms.tasks import activate_due_revisions, weekly_summary
-from training.tasks import remind_acknowledgements
 
 from .conftest import publish
 from .reminder_helpers import (

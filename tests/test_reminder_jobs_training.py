@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from isms.eras import fiscal_year, to_era
 from isms.models import Notification, User
-from training import courses, tasks
+from training import services as courses
+from training import tasks
 from training.models import Choice, Course, Enrolment, Question
 from training.tasks import notify_course_published, remind_training, sync_enrolments
 

@@ -16,10 +16,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils.translation import gettext_lazy as _
 
+from acknowledgements.tasks import remind_acknowledgements
 from isms import notify
 from isms.models import Notification, SentReminder, User
 from isms.notify import Message, deadline_stage, is_escalation_due, send_once
-from training.tasks import remind_acknowledgements
 
 from .factories import password_hash
 from .reminder_helpers import (

@@ -22,10 +22,10 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db.models import Count
 
+from acknowledgements.tasks import remind_acknowledgements
 from isms.celery import app as celery_app
 from isms.models import Notification, Role, SentReminder, User
 from isms.roles import assign_role
-from training.tasks import remind_acknowledgements
 
 from .conftest import publish
 from .factories import DepartmentFactory, DocumentFactory, UserFactory
@@ -102,6 +102,9 @@ def private_queue():
 @pytest.mark.parametrize(
     "task",
     [
+        "acknowledgements.tasks.remind_acknowledgements",
+        "acknowledgements.tasks.notify_campaign_opened",
+        # The names the acknowledgement jobs had before they left the training app.
         "training.tasks.remind_acknowledgements",
         "training.tasks.notify_campaign_opened",
         "training.tasks.remind_training",
@@ -158,7 +161,9 @@ def test_a_sweep_killed_three_times_reminds_everyone_and_repeats_at_most_one_mai
             workers[-1].kill()
             # Nothing re-queues the sweep: the broker hands it to the restarted worker.
             start_worker()
-        workers[-1].result_of("training.tasks.remind_acknowledgements", sweep.id, timeout=60)
+        workers[-1].result_of(
+            "acknowledgements.tasks.remind_acknowledgements", sweep.id, timeout=60
+        )
     finally:
         for worker in workers:
             if worker.process.poll() is None:

@@ -6,10 +6,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from acknowledgements.models import AcknowledgementCampaign
 from isms import policy_actions
 from isms.exceptions import WorkflowError
 from isms.models import RevisionStatus
-from training.models import AcknowledgementCampaign
 
 from .conftest import publish
 
@@ -82,7 +82,7 @@ def test_a_revision_cannot_come_into_force_before_one_already_scheduled(document
 
 def test_no_campaign_opens_for_a_revision_superseded_at_once(documents, people):
     """Had the workflow let it through, the receiver would still not open a campaign."""
-    from training.acknowledgements import open_campaign_on_publication
+    from acknowledgements.services import open_campaign_on_publication
 
     old = documents["standard"].current_revision()
     publish(documents["standard"], author=people["admin"], approver=people["ciso"], body="第2版")

@@ -1,11 +1,11 @@
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from acknowledgements import services as acks
+from acknowledgements.models import AcknowledgementCampaign
 from isms.management.commands.seed_demo import DEMO_PASSWORD
 from isms.models import AuditEvent, Department, PolicyDocument, PolicyRevision, Role
 from isms.roles import departments_overseen
-from training import acknowledgements as acks
-from training.models import AcknowledgementCampaign
 
 
 def counts():

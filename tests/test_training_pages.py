@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 
 from isms.eras import fiscal_year, to_era
 from isms.models import Role, User
-from training.courses import publish_course
 from training.models import (
     Attempt,
     Choice,
@@ -23,6 +22,7 @@ from training.models import (
     Enrolment,
     Question,
 )
+from training.services import publish_course
 
 from .factories import password_hash
 from .pages import is_login_redirect, messages, page

@@ -1,22 +1,9 @@
 from django import forms
-from django.utils.translation import gettext_lazy as _
-
-from isms.forms import BoundedDateField, DateInput, IdField
-
-
-class DeadlineForm(forms.Form):
-    deadline = BoundedDateField(label=_("Deadline"), widget=DateInput())
-
-
-class StatusFilterForm(forms.Form):
-    STATES = [("", _("Everyone")), ("pending", _("Not yet")), ("done", _("Acknowledged"))]
-    section = IdField(required=False, widget=forms.HiddenInput)
-    state = forms.ChoiceField(label=_("Show"), choices=STATES, required=False)
 
 
 class QuizForm(forms.Form):
     """A quiz: one choice per question (field q<question id>, the choice's id). A question
-    left blank is counted as unanswered by courses.submit_attempt."""
+    left blank is counted as unanswered by services.submit_attempt."""
 
     def __init__(self, *args, questions, **kwargs):
         super().__init__(*args, **kwargs)

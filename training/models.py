@@ -1,149 +1,153 @@
-"""Acknowledgements: proof that each member of staff knows the policy in force (seed 5)."""
+"""Security training (seed 6(5)): courses with an optional quiz, enrolments, attempts."""
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
-from isms import dbguards
-from isms.models import PolicyRevision, RevisionStatus
-from isms.models.policy import ImmutableRecordError
+from isms.models import Department
 
 
-class AcknowledgementCampaign(models.Model):
-    """Opened when a material revision is published: its audience must acknowledge it."""
+class CourseAudience(models.TextChoices):
+    ALL_STAFF = "all_staff", _("All staff")
+    ROLES = "roles", _("People with given roles")
+    DEPARTMENTS = "departments", _("Named departments")
 
-    revision = models.OneToOneField(
-        PolicyRevision,
-        verbose_name=_("revision"),
-        on_delete=models.PROTECT,
-        related_name="campaign",
-    )
+
+class Course(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    content = models.TextField(_("content (Markdown)"))
+    fiscal_year = models.PositiveIntegerField(_("fiscal year"))
     deadline = models.DateField(_("deadline"))
-    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
-    opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("opened by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
+    audience = models.CharField(
+        _("audience"),
+        max_length=20,
+        choices=CourseAudience.choices,
+        default=CourseAudience.ALL_STAFF,
     )
+    roles = models.JSONField(
+        _("roles"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'For the audience \'roles\': role codes, e.g. ["section_chief", "department_head"].'
+        ),
+    )
+    departments = models.ManyToManyField(Department, blank=True, verbose_name=_("departments"))
+    pass_mark = models.PositiveSmallIntegerField(_("pass mark (%)"), default=80)
+    for_new_staff = models.BooleanField(
+        _("for new staff"),
+        default=False,
+        help_text=_(
+            "Assigned to each new member of staff, due a set number of days after they join."
+        ),
+    )
+    is_published = models.BooleanField(_("published"), default=False)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
-        ordering = ["-opened_at"]
-        verbose_name = _("acknowledgement campaign")
-        verbose_name_plural = _("acknowledgement campaigns")
+        ordering = ["-fiscal_year", "title"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
 
     def __str__(self):
-        return str(self.revision)
+        return self.title
+
+    @property
+    def has_quiz(self):
+        return self.questions.exists()
 
 
-class AcknowledgementQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ImmutableRecordError("Acknowledgements cannot be changed.")
-
-    def delete(self):
-        raise ImmutableRecordError("Acknowledgements cannot be deleted.")
+def course_file_path(instance, filename):
+    return f"training/{instance.course_id}/{filename}"
 
 
-class Acknowledgement(models.Model):
-    """One person's confirmation that they read one exact revision. Never changed."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        on_delete=models.PROTECT,
-        related_name="acknowledgements",
-    )
-    revision = models.ForeignKey(
-        PolicyRevision,
-        verbose_name=_("revision"),
-        on_delete=models.PROTECT,
-        related_name="acknowledgements",
-    )
-    # The fingerprint of the text the person saw, copied so the receipt stands on its own.
-    content_sha256 = models.CharField(_("SHA-256 of the content"), max_length=64)
-    # The database's clock, whatever the client says (a trigger enforces it on PostgreSQL).
-    acknowledged_at = models.DateTimeField(_("acknowledged"), db_default=Now())
-    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
-    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
-
-    objects = AcknowledgementQuerySet.as_manager()
+class CourseFile(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(_("name"), max_length=200)
+    file = models.FileField(_("file"), upload_to=course_file_path)
 
     class Meta:
-        ordering = ["-acknowledged_at"]
-        verbose_name = _("acknowledgement")
-        verbose_name_plural = _("acknowledgements")
+        verbose_name = _("course file")
+        verbose_name_plural = _("course files")
+
+    def __str__(self):
+        return self.name
+
+
+class Question(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="questions")
+    text = models.TextField(_("question"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["course", "order", "pk"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(_("choice"), max_length=300)
+    is_correct = models.BooleanField(_("correct"), default=False)
+
+    class Meta:
+        ordering = ["question", "pk"]
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+
+    def __str__(self):
+        return self.text
+
+
+class Enrolment(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrolments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrolments"
+    )
+    due_on = models.DateField(_("due"))
+    assigned_at = models.DateTimeField(_("assigned"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    best_score = models.PositiveSmallIntegerField(_("best score"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
         constraints = [
-            # One record per person and revision, however often the button is pressed.
-            models.UniqueConstraint(fields=["user", "revision"], name="one_ack_per_user_revision"),
+            models.UniqueConstraint(fields=["course", "user"], name="one_enrolment"),
         ]
         indexes = [
-            # Serves the status page: acknowledgements of one revision.
-            models.Index(fields=["revision", "user"], name="ack_revision_user_idx"),
-        ]
-        triggers = [
-            dbguards.Trigger(
-                name="acknowledgement_checked",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert,
-                func="""
-                    NEW.acknowledged_at := now();
-                    IF NOT EXISTS (
-                        SELECT 1 FROM isms_policyrevision r
-                        WHERE r.id = NEW.revision_id AND r.status = 'published'
-                          AND r.content_sha256 <> '' AND r.content_sha256 = NEW.content_sha256
-                    ) THEN
-                        RAISE EXCEPTION 'acknowledgement refused: not the SHA-256 of '
-                            'published revision %', NEW.revision_id;
-                    END IF;
-                    RETURN NEW;
-                """,
+            # Serves the reminder sweep: open enrolments by due date.
+            models.Index(
+                fields=["due_on"],
+                condition=models.Q(completed_at__isnull=True),
+                name="enrolment_open_idx",
             ),
-            dbguards.refuse_update(),
-            dbguards.refuse_delete(),
-            dbguards.refuse_truncate(),
         ]
 
     def __str__(self):
-        return f"{self.user} — {self.revision}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableRecordError("Acknowledgements cannot be changed.")
-        revision = self.revision
-        if revision.status != RevisionStatus.PUBLISHED or self.content_sha256 != (
-            revision.content_sha256
-        ):
-            raise ImmutableRecordError(
-                "An acknowledgement carries the SHA-256 of the published revision it confirms."
-            )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableRecordError("Acknowledgements cannot be deleted.")
+        return f"{self.user} — {self.course}"
 
 
-from .course_models import (  # noqa: E402 - one models module per concern, loaded here
-    Attempt,
-    Choice,
-    Course,
-    CourseAudience,
-    CourseFile,
-    Enrolment,
-    Question,
-)
+class Attempt(models.Model):
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="attempts")
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), auto_now_add=True)
+    score = models.PositiveSmallIntegerField(_("score (%)"))
+    passed = models.BooleanField(_("passed"))
+    answers = models.JSONField(_("answers"), default=dict)
 
-__all__ = [
-    "Acknowledgement",
-    "AcknowledgementCampaign",
-    "Attempt",
-    "Choice",
-    "Course",
-    "CourseAudience",
-    "CourseFile",
-    "Enrolment",
-    "Question",
-]
+    class Meta:
+        ordering = ["-finished_at"]
+        verbose_name = _("attempt")
+        verbose_name_plural = _("attempts")
+
+    def __str__(self):
+        return f"{self.enrolment} {self.score}%"

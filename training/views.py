@@ -1,190 +1,181 @@
+"""Taking courses, certificates, and completion for heads and the CISO's office."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
-from isms.exports import csv_lines
-from isms.models import PolicyRevision
-from isms.policy_actions import WorkflowError
-from isms.rendering import line_diff
-from isms.roles import (
-    CITYWIDE_OVERSIGHT_ROLES,
-    can_publish_revision,
-    departments_overseen,
-    oversees_any_department,
-)
+from isms.exports import FORMATS, export_response
+from isms.forms import id_or_404
 
-from . import acknowledgements as acks
-from .forms import DeadlineForm, StatusFilterForm
-from .models import Acknowledgement
+from . import access, services
+from .forms import QuizForm
+from .models import Course, CourseFile, Enrolment
 
 
 @login_required
-def my_acknowledgements(request):
-    receipts = Paginator(
-        Acknowledgement.objects.filter(user=request.user)
-        .select_related("revision__document")
-        .order_by("-acknowledged_at"),
-        20,
-    ).get_page(request.GET.get("page"))
+def my_courses(request):
+    enrolments = (
+        Enrolment.objects.filter(user=request.user)
+        .select_related("course")
+        .order_by("completed_at", "due_on")
+    )
+    can_manage = access.can_manage_courses(request.user)
     return render(
         request,
-        "training/my_acknowledgements.html",
-        {"pending_panel": acks.pending_panel(request), "receipts": receipts},
-    )
-
-
-@login_required
-def read_and_acknowledge(request, revision_id):
-    """Read a revision that awaits you, with what changed since the one you last
-    acknowledged, and confirm it."""
-    revision = get_object_or_404(
-        PolicyRevision.objects.select_related("document", "campaign"), pk=revision_id
-    )
-    existing = Acknowledgement.objects.filter(user=request.user, revision=revision).first()
-    if existing:
-        return redirect("ack-receipt", pk=existing.pk)
-    if not acks.must_acknowledge(request.user, revision):
-        raise Http404
-    if request.method == "POST":
-        try:
-            ack, _created = acks.acknowledge(request.user, revision, request=request)
-        except WorkflowError as error:
-            messages.error(request, " ".join(error.messages))
-            return redirect("my-acknowledgements")
-        messages.success(request, _("Thank you. Your acknowledgement has been recorded."))
-        return redirect("ack-receipt", pk=ack.pk)
-    previous = acks.last_acknowledged_before(request.user, revision)
-    return render(
-        request,
-        "training/read_revision.html",
+        "training/my_courses.html",
         {
-            "revision": revision,
-            "campaign": revision.campaign,
-            "previous": previous,
-            "rows": line_diff(previous.revision.body, revision.body) if previous else None,
+            "enrolments": enrolments,
+            "today": timezone.localdate(),
+            "can_manage": can_manage,
+            "unpublished": Course.objects.filter(is_published=False) if can_manage else [],
         },
     )
 
 
-@login_required
-def receipt(request, pk):
-    ack = get_object_or_404(
-        Acknowledgement.objects.select_related("revision__document", "user__section"), pk=pk
-    )
-    if ack.user_id != request.user.pk and not request.user.has_global_role(
-        *CITYWIDE_OVERSIGHT_ROLES
-    ):
+def _course_for(request, pk):
+    """The course and the person's enrolment; managers may preview any course."""
+    course = get_object_or_404(Course, pk=pk)
+    enrolment = Enrolment.objects.filter(course=course, user=request.user).first()
+    if not access.can_open_course(request.user, enrolment):
         raise Http404
-    return render(request, "training/receipt.html", {"ack": ack})
+    return course, enrolment
 
 
-@allowed_if(oversees_any_department)
-def campaign_list(request):
-    campaigns = Paginator(acks.campaigns_visible_to(request.user), 20).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "training/campaign_list.html", {"campaigns": campaigns})
-
-
-def _campaign_for(request, revision_id):
-    return get_object_or_404(acks.campaigns_visible_to(request.user), revision_id=revision_id)
-
-
-@allowed_if(oversees_any_department)
-def campaign_status(request, revision_id):
-    """Who has and has not acknowledged, per section, within the viewer's departments."""
-    campaign = _campaign_for(request, revision_id)
-    revision = campaign.revision
-    form = StatusFilterForm(request.GET or None)
-    section, state = None, None
-    if "section" in form.errors:
-        raise Http404  # a malformed section id is answered like an unknown one
-    if form.is_valid():
-        state = form.cleaned_data["state"] or None
-        if form.cleaned_data["section"]:
-            section = get_object_or_404(
-                departments_overseen(request.user), pk=form.cleaned_data["section"]
-            )
-    if request.GET.get("export") == "csv":
-        return _status_csv(revision, request.user, section, state)
-    people = acks.people_status(revision, request.user, section=section, state=state)
-    page = Paginator(people, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+@login_required
+def course_detail(request, pk):
+    course, enrolment = _course_for(request, pk)
+    questions = course.questions.prefetch_related("choices")
+    result = None
+    form = QuizForm(request.POST if request.method == "POST" else None, questions=questions)
+    if request.method == "POST":
+        if enrolment is None:
+            raise Http404
+        if not form.is_valid():
+            messages.error(request, _("Choose one of the answers given for each question."))
+        else:
+            try:
+                result = services.submit_attempt(
+                    enrolment, form.answers(), by=request.user, request=request
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    messages.error(request, message)
+            else:
+                enrolment.refresh_from_db()
+                if result.passed:
+                    messages.success(
+                        request, _("Passed with %(score)s%%. Well done.") % {"score": result.score}
+                    )
+                else:
+                    messages.error(
+                        request,
+                        _(
+                            "%(score)s%%: below the pass mark of %(mark)s%%. "
+                            "Read the material again and retry."
+                        )
+                        % {"score": result.score, "mark": course.pass_mark},
+                    )
     return render(
         request,
-        "training/campaign_status.html",
+        "training/course_detail.html",
         {
-            "campaign": campaign,
-            "revision": revision,
-            "departments": acks.status_by_department(revision, request.user),
-            "page": page,
-            "form": form,
-            "section": section,
-            "state": state,
-            "query": query.urlencode(),
-            "can_change_deadline": can_publish_revision(request.user),
-            "deadline_form": DeadlineForm(initial={"deadline": campaign.deadline}),
+            "course": course,
+            "enrolment": enrolment,
+            "questions": form.rows(),
+            "result": result,
+            "attempts": enrolment.attempts.all() if enrolment else [],
+            "can_manage": access.can_manage_courses(request.user),
         },
     )
 
 
 @require_POST
-@allowed_if(can_publish_revision)
-def change_deadline(request, revision_id):
-    campaign = _campaign_for(request, revision_id)
-    form = DeadlineForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Enter a valid date."))
-    else:
-        try:
-            acks.change_deadline(
-                campaign, form.cleaned_data["deadline"], by=request.user, request=request
-            )
-            messages.success(request, _("Deadline changed."))
-        except WorkflowError as error:
-            messages.error(request, " ".join(error.messages))
-    return redirect("campaign-status", revision_id=revision_id)
+@login_required
+def course_publish(request, pk):
+    # Who may publish is decided by publish_course (403).
+    course = get_object_or_404(Course, pk=pk)
+    try:
+        services.publish_course(course, by=request.user, request=request)
+        messages.success(request, _("Course published and assigned."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("course-detail", pk=pk)
 
 
-def _status_csv(revision, viewer, section, state):
-    """Streamed, so a city-wide export holds one chunk of rows in memory at a time."""
-    people = acks.people_status(revision, viewer, section=section, state=state).select_related(
-        "section__parent"
+@login_required
+def course_file(request, pk):
+    course_file = get_object_or_404(CourseFile.objects.select_related("course"), pk=pk)
+    _course_for(request, course_file.course_id)
+    return FileResponse(
+        course_file.file.open("rb"),
+        as_attachment=True,
+        filename=course_file.file.name.rsplit("/", 1)[-1],
     )
-    header = [
-        _("Department"),
-        _("Section"),
-        _("User name"),
-        _("Name"),
-        _("Acknowledged at"),
-        _("Revision"),
-        _("SHA-256"),
-    ]
+
+
+@login_required
+def certificate(request, pk):
+    enrolment = get_object_or_404(
+        Enrolment.objects.select_related("course", "user__section__parent"),
+        pk=pk,
+        completed_at__isnull=False,
+    )
+    if not access.can_read_certificate(request.user, enrolment):
+        raise Http404
+    response = HttpResponse(services.certificate_pdf(enrolment), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="certificate-{enrolment.course_id}-{enrolment.user.username}.pdf"'
+    )
+    return response
+
+
+@allowed_if(access.can_follow_completion)
+def completion(request):
+    """Course completion per section within what the viewer oversees."""
+    # Only courses the viewer may follow: another one answers like an unknown id (404).
+    course_list = access.courses_followed_by(request.user).order_by("-fiscal_year", "title")
+    course = None
+    course_id = id_or_404(request.GET.get("course"), required=False)
+    if course_id is not None:
+        course = get_object_or_404(course_list, pk=course_id)
+    elif course_list:
+        course = course_list[0]
+    rows = services.completion_by_section(course, request.user) if course else []
+    output = request.GET.get("output")
+    if course and output in FORMATS:
+        return _completion_export(course, request.user, output)
+    return render(
+        request,
+        "training/completion.html",
+        {"courses": course_list, "course": course, "rows": rows},
+    )
+
+
+def _completion_export(course, viewer, output):
+    header = ["department", "section", "username", "name", "due_on", "completed_at", "best_score"]
+    people = (
+        access.enrolments_in_scope(course, viewer)
+        .select_related("user__section__parent")
+        .order_by("user__section__code", "user__username")
+    )
 
     def rows():
-        for person in people.iterator(chunk_size=2000):
-            parent = person.section.parent
-            yield (
-                [
-                    parent.name if parent else "",
-                    person.section.name,
-                    person.username,
-                    person.display_name,
-                    person.acknowledged_at.isoformat() if person.acknowledged_at else "",
-                    revision.number,
-                    revision.content_sha256 if person.acknowledged_at else "",
-                ]
-            )
+        for e in people.iterator(chunk_size=2000):
+            section = e.user.section
+            yield [
+                section.parent.name if section.parent_id else "",
+                section.name,
+                e.user.username,
+                str(e.user),
+                e.due_on.isoformat(),
+                e.completed_at.isoformat() if e.completed_at else "",
+                "" if e.best_score is None else e.best_score,
+            ]
 
-    response = StreamingHttpResponse(
-        csv_lines(header, rows()), content_type="text/csv; charset=utf-8"
-    )
-    filename = f"acknowledgements-{revision.document.code}-r{revision.number}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return export_response(f"training-{course.pk}", header, rows(), output, sheet="completion")

@@ -25,7 +25,7 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
-    path("", include("training.api_urls")),
+    path("", include("acknowledgements.api_urls")),
     path("", include("assets.api_urls")),
     path("", include("audits.api_urls")),
     path("", include(router.urls)),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import dbguards
-from ..exceptions import ImmutableRecordError  # imported from here by training/ until it is split
+from ..exceptions import ImmutableRecordError
 from .organisation import Department, subtree_ids
 
 
@@ -44,14 +44,6 @@ class PolicyDocumentQuerySet(models.QuerySet):
             )
             visible |= Q(audience=Audience.DEPARTMENTS) & Q(Exists(in_audience))
         return self.filter(visible)
-
-    def visible_to(self, user):
-        # kept for training/ until it is split (it calls this); the core calls
-        # isms.roles.visible_policy_documents. The only import of isms.roles from the
-        # models: the integrator removes it and its ignore_imports line in pyproject.toml.
-        from ..roles import visible_policy_documents
-
-        return visible_policy_documents(user, self)
 
 
 class PolicyDocument(models.Model):
@@ -144,13 +136,6 @@ class PolicyRevisionQuerySet(models.QuerySet):
     def published_history(self):
         """Revisions as published: in force, to come, or superseded."""
         return self.filter(status__in=FROZEN_STATUSES)
-
-    def readable_by(self, user):
-        # kept for training/ until it is split (it calls this); the core calls
-        # isms.roles.readable_revisions. The integrator removes it with visible_to above.
-        from ..roles import readable_revisions
-
-        return readable_revisions(user, self)
 
 
 class PolicyRevision(models.Model):

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "csp",
     "pgtrigger",
     "isms",
+    "acknowledgements",
     "training",
     "assets",
     "audits",
@@ -226,7 +227,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=0),
     },
     "remind-acknowledgements": {
-        "task": "training.tasks.remind_acknowledgements",
+        "task": "acknowledgements.tasks.remind_acknowledgements",
         "schedule": crontab(hour=8, minute=0),
     },
     "remind-training": {

@@ -3,24 +3,20 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from isms.api.fields import IdField, query_params
 from isms.models import PolicyRevision
 from isms.pickers import VisibleChoiceFilter, VisibleRelatedField
-from isms.roles import oversees_any_department
 
-from . import acknowledgements as acks
+from . import access
+from . import services as acks
 from .models import Acknowledgement, AcknowledgementCampaign
 
 
-def _readable_revisions(user):
-    return PolicyRevision.objects.readable_by(user)
-
-
 class AcknowledgementFilter(django_filters.FilterSet):
-    revision = VisibleChoiceFilter(visible=_readable_revisions)
+    revision = VisibleChoiceFilter(visible=access.readable_revisions)
 
     class Meta:
         model = Acknowledgement
@@ -32,7 +28,7 @@ class AcknowledgementSerializer(serializers.ModelSerializer):
     # exactly like an id that does not exist.
     revision = VisibleRelatedField(
         model=PolicyRevision,
-        visible=_readable_revisions,
+        visible=access.readable_revisions,
         error_messages={
             "does_not_exist": "No such revision.",
             "incorrect_type": "No such revision.",
@@ -119,10 +115,9 @@ class AcknowledgementViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # The serializer's field has already answered "No such revision." for a draft or a
+        # document the caller may not read; acknowledge() decides whether it asks them.
         revision = serializer.validated_data["revision"]
-        # Drafts are as unknown to readers as documents they may not see (404 on /revisions/).
-        if not PolicyRevision.objects.readable_by(request.user).filter(pk=revision.pk).exists():
-            raise ValidationError({"revision": ["No such revision."]})
         ack, created = acks.acknowledge(request.user, revision, request=request)
         return Response(
             AcknowledgementSerializer(ack).data,
@@ -138,14 +133,14 @@ class AcknowledgementViewSet(
     @extend_schema(parameters=[StatusQuerySerializer], responses=StatusSerializer)
     @action(detail=False, methods=["get"], filterset_class=None, filter_backends=[])
     def status(self, request):
-        if not oversees_any_department(request.user):
+        if not access.can_follow_status(request.user):
             raise PermissionDenied(
                 "Only department heads, section chiefs and the CISO's office "
                 "follow acknowledgement status."
             )
         revision_id = query_params(request, StatusQuerySerializer)["revision"]
         campaign = get_object_or_404(
-            acks.campaigns_visible_to(request.user), revision_id=revision_id
+            access.campaigns_visible_to(request.user), revision_id=revision_id
         )
         departments = acks.status_by_department(campaign.revision, request.user)
         return Response(

@@ -3,6 +3,7 @@
 import datetime
 import io
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -11,13 +12,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isms import audit
+from isms.audit import AuditAction
 from isms.eras import fiscal_year, to_era
-from isms.models import Department, Role, RoleAssignment, User
-from isms.models.organisation import subtree_ids
+from isms.models import RoleAssignment, User, subtree_ids
 from isms.notify import enqueue
-from isms.roles import CITYWIDE_OVERSIGHT_ROLES, can_publish_revision, departments_overseen
 
+from . import access
 from .models import Attempt, Course, CourseAudience, Enrolment
+
+# Queued by name: the jobs (tasks.py) call these services, so importing them here would
+# close a circle.
+NOTIFY_COURSE_PUBLISHED = "training.tasks.notify_course_published"
 
 
 def audience_users(course):
@@ -29,10 +34,6 @@ def audience_users(course):
     elif course.audience == CourseAudience.DEPARTMENTS:
         people = people.filter(section__in=subtree_ids(course.departments.all()))
     return people
-
-
-def can_manage_courses(user):
-    return can_publish_revision(user) or (user.is_authenticated and user.has_global_role(Role.CISO))
 
 
 def _due_on(course, user, today):
@@ -81,7 +82,7 @@ def sync_enrolments(course=None, today=None):
 
 @transaction.atomic
 def publish_course(course, *, by, request=None):
-    if not can_manage_courses(by):
+    if not access.can_manage_courses(by):
         raise PermissionDenied(_("Only the CISO's office publishes courses."))
     course = Course.objects.select_for_update().get(pk=course.pk)
     if course.is_published:
@@ -91,11 +92,13 @@ def publish_course(course, *, by, request=None):
     course.save(update_fields=["is_published", "published_at"])
     count = sync_enrolments(course)
     audit.record(
-        "course.published", actor=by, target=course, request=request, data={"enrolled": count}
+        AuditAction.COURSE_PUBLISHED,
+        actor=by,
+        target=course,
+        request=request,
+        data={"enrolled": count},
     )
-    from . import tasks
-
-    enqueue(tasks.notify_course_published, course.pk)
+    enqueue(current_app.tasks[NOTIFY_COURSE_PUBLISHED], course.pk)
     return course
 
 
@@ -114,7 +117,7 @@ def grade(course, answers):
 
 @transaction.atomic
 def submit_attempt(enrolment, answers, *, by, started_at=None, request=None):
-    if enrolment.user_id != by.pk:
+    if not access.can_take(by, enrolment):
         raise PermissionDenied(_("You can only take your own courses."))
     enrolment = Enrolment.objects.select_for_update().select_related("course").get(pk=enrolment.pk)
     course = enrolment.course
@@ -139,7 +142,7 @@ def submit_attempt(enrolment, answers, *, by, started_at=None, request=None):
         enrolment.completed_at = attempt.finished_at
         fields.append("completed_at")
         audit.record(
-            "course.completed",
+            AuditAction.COURSE_COMPLETED,
             actor=by,
             target=course,
             request=request,
@@ -149,40 +152,11 @@ def submit_attempt(enrolment, answers, *, by, started_at=None, request=None):
     return attempt
 
 
-def courses_followed_by(viewer):
-    """Published courses whose completion the viewer may follow: every course for the
-    city-wide oversight roles; for a head or chief, the courses for all staff and those
-    whose audience reaches the units they oversee (never the title of another department's
-    course)."""
-    published = Course.objects.filter(is_published=True)
-    if viewer.has_global_role(*CITYWIDE_OVERSIGHT_ROLES):
-        return published
-    overseen = departments_overseen(viewer)
-    audience_units = Course.departments.through.objects.filter(course_id=OuterRef("pk"))
-    # A course for a unit reaches the units below it and the unit itself; the viewer's
-    # units lie below, at or above it.
-    reaches = audience_units.filter(
-        Q(department__in=overseen)
-        | Q(department__in=overseen.values("parent_id"))
-        | Q(
-            department__in=Department.objects.filter(pk__in=overseen.values("parent_id")).values(
-                "parent_id"
-            )
-        )
-    )
-    enrolled_here = Enrolment.objects.filter(course_id=OuterRef("pk"), user__section__in=overseen)
-    return published.filter(
-        Q(audience=CourseAudience.ALL_STAFF)
-        | Q(Q(audience=CourseAudience.DEPARTMENTS) & Q(Exists(reaches)))
-        | Q(Q(audience=CourseAudience.ROLES) & Q(Exists(enrolled_here)))
-    )
-
-
 def completion_by_section(course, viewer):
     """Per section: enrolled, completed. One aggregate query, within what the viewer
     oversees."""
     return list(
-        Enrolment.objects.filter(course=course, user__section__in=departments_overseen(viewer))
+        access.enrolments_in_scope(course, viewer)
         .values("user__section_id", "user__section__name", "user__section__parent__name")
         .annotate(total=Count("pk"), done=Count("pk", filter=Q(completed_at__isnull=False)))
         .order_by("user__section__parent__name", "user__section__name")

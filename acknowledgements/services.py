@@ -7,16 +7,18 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, Subquery
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isms import audit
+from isms.audit import AuditAction
 from isms.clientip import client_ip
+from isms.exceptions import WorkflowError
 from isms.models import Audience, Department, PolicyDocument, PolicyRevision, RevisionStatus
 from isms.notify import enqueue
-from isms.policy_actions import WorkflowError
-from isms.roles import departments_overseen, oversees_any_department
 
+from . import access, tasks
 from .models import Acknowledgement, AcknowledgementCampaign
 
 
@@ -36,11 +38,9 @@ def open_campaign_on_publication(sender, revision, deadline=None, by=None, **kwa
         revision=revision, defaults={"deadline": deadline, "opened_by": by}
     )
     if created:
-        from . import tasks
-
         enqueue(tasks.notify_campaign_opened, campaign.pk)
         audit.record(
-            "campaign.opened",
+            AuditAction.CAMPAIGN_OPENED,
             actor=by,
             target=campaign,
             data={"revision": revision.pk, "deadline": deadline.isoformat()},
@@ -49,11 +49,17 @@ def open_campaign_on_publication(sender, revision, deadline=None, by=None, **kwa
 
 
 @transaction.atomic
-def change_deadline(campaign, deadline, *, by, request=None):
-    from isms.roles import can_publish_revision
-
-    if not can_publish_revision(by):
+def change_deadline(revision_id, deadline, *, by, request=None):
+    """Move the deadline of the campaign of revision `revision_id`. `deadline` is None when
+    the date given was not one. Decided here, for the page and any other caller: who may
+    (403) comes before which campaigns they see (404)."""
+    if not access.can_change_deadline(by):
         raise PermissionDenied(_("Only the programme admin can change a deadline."))
+    campaign = get_object_or_404(
+        access.campaigns_visible_to(by).select_for_update(of=("self",)), revision_id=revision_id
+    )
+    if deadline is None:
+        raise WorkflowError({"deadline": _("Enter a valid date.")})
     if campaign.revision.status != RevisionStatus.PUBLISHED:
         raise WorkflowError(_("The campaign of a superseded revision is closed."))
     if deadline < timezone.localdate():
@@ -62,7 +68,7 @@ def change_deadline(campaign, deadline, *, by, request=None):
     campaign.deadline = deadline
     campaign.save(update_fields=["deadline"])
     audit.record(
-        "campaign.deadline_changed",
+        AuditAction.CAMPAIGN_DEADLINE_CHANGED,
         actor=by,
         target=campaign,
         request=request,
@@ -132,7 +138,7 @@ def acknowledge(user, revision, *, request=None):
         )
         if created:
             audit.record(
-                "revision.acknowledged",
+                AuditAction.REVISION_ACKNOWLEDGED,
                 actor=user,
                 target=revision,
                 request=request,
@@ -195,7 +201,7 @@ class DepartmentStatus:
 
 def audience_in_scope(revision, viewer):
     """Members of the revision's audience in the units the viewer oversees."""
-    return revision.document.audience_members().filter(section__in=departments_overseen(viewer))
+    return revision.document.audience_members().filter(section__in=access.sections_in_scope(viewer))
 
 
 def status_by_department(revision, viewer):
@@ -247,19 +253,6 @@ def people_status(revision, viewer, *, section=None, state=None):
     elif state == "pending":
         people = people.filter(acknowledged_at__isnull=True)
     return people
-
-
-def campaigns_visible_to(user):
-    """Campaigns whose status the person may follow: any, for those overseeing a department."""
-    if not oversees_any_department(user):
-        return AcknowledgementCampaign.objects.none()
-    return (
-        AcknowledgementCampaign.objects.filter(
-            revision__document__in=PolicyDocument.objects.visible_to(user)
-        )
-        .select_related("revision__document")
-        .order_by("-opened_at")
-    )
 
 
 def pending_panel(request):

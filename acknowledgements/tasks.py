@@ -1,0 +1,136 @@
+"""Reminder jobs of the acknowledgements: when a campaign opens, before its deadline and
+when it is overdue, with an escalation to the department heads.
+
+Each job rebuilds its work from the database and hands messages to isms.notify.send_once,
+so it can run any number of times, on any number of workers, and send each reminder once.
+
+The jobs were named training.tasks.* before acknowledgements became their own app; the old
+names stay registered (at the end) so that messages already queued under them still run."""
+
+from celery import shared_task
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from isms.eras import to_era
+from isms.models import RevisionStatus
+from isms.notify import (
+    REMINDER_TASK_OPTIONS,
+    Message,
+    deadline_stage,
+    escalations,
+    is_escalation_due,
+    not_yet_sent,
+    send_once,
+)
+
+from .models import Acknowledgement, AcknowledgementCampaign
+
+ACK_TITLES = {
+    "opened": _("Please acknowledge: %(title)s"),
+    "due_soon": _("Reminder: acknowledge %(title)s by %(deadline)s"),
+    "overdue": _("Overdue: acknowledge %(title)s (deadline %(deadline)s)"),
+}
+
+
+def _pending_acknowledgers(campaign):
+    revision = campaign.revision
+    return revision.document.audience_members().exclude(
+        Exists(Acknowledgement.objects.filter(user_id=OuterRef("pk"), revision=revision))
+    )
+
+
+def _campaign_messages(campaign, today):
+    revision = campaign.revision
+    subject = f"campaign:{campaign.pk}"
+    stage = deadline_stage(campaign.deadline, today)
+    path = f"/acknowledgements/revisions/{revision.pk}/"
+
+    def render(user):
+        values = {"title": revision.title, "deadline": to_era(campaign.deadline)}
+        return (
+            ACK_TITLES[stage] % values,
+            _(
+                "A revision of the information security policy asks you to read and "
+                "acknowledge it. Deadline: %(deadline)s."
+            )
+            % values,
+            path,
+        )
+
+    audience = revision.document.audience_members()
+    acknowledged = Acknowledgement.objects.filter(revision=revision).values_list(
+        "user_id", flat=True
+    )
+    for user in not_yet_sent(audience, subject, stage, done=acknowledged):
+        yield Message(user, subject, stage, f"acknowledgement.{stage}", render)
+
+
+@shared_task(**REMINDER_TASK_OPTIONS)
+def remind_acknowledgements(today=None):
+    """Open campaigns: remind at opening, before the deadline and when overdue; some days
+    after the deadline, a digest to each department head of who is still missing."""
+    today = today or timezone.localdate()
+    campaigns = AcknowledgementCampaign.objects.filter(
+        revision__status=RevisionStatus.PUBLISHED
+    ).select_related("revision__document")
+    sent = 0
+    for campaign in campaigns:
+        sent += send_once(_campaign_messages(campaign, today))
+        if is_escalation_due(campaign.deadline, today):
+            sent += send_once(
+                escalations(
+                    f"campaign:{campaign.pk}",
+                    _pending_acknowledgers(campaign),
+                    campaign.revision.title,
+                    campaign.deadline,
+                    f"/acknowledgements/status/{campaign.revision_id}/",
+                    today,
+                )
+            )
+    return sent
+
+
+@shared_task(**REMINDER_TASK_OPTIONS)
+def notify_campaign_opened(campaign_id):
+    """Queued at publication; the daily sweep sends the same stage if this never ran."""
+    campaign = AcknowledgementCampaign.objects.select_related("revision__document").get(
+        pk=campaign_id
+    )
+    return send_once(_campaign_messages(campaign, timezone.localdate()))
+
+
+def summary_acknowledgements(today):
+    """Weekly summary section: acknowledgement rate per department of each open campaign."""
+    from django.db.models import Count, FilteredRelation, Q
+
+    lines = []
+    for campaign in AcknowledgementCampaign.objects.filter(
+        revision__status=RevisionStatus.PUBLISHED
+    ).select_related("revision__document"):
+        revision = campaign.revision
+        rows = (
+            revision.document.audience_members()
+            .annotate(
+                ack=FilteredRelation(
+                    "acknowledgements", condition=Q(acknowledgements__revision=revision)
+                )
+            )
+            .values("section__parent__name")
+            .annotate(total=Count("pk"), done=Count("ack__pk"))
+            .order_by("section__parent__name")
+        )
+        lines.append(f"{revision} ({to_era(campaign.deadline)})")
+        lines += [f"  {r['section__parent__name'] or '—'}: {r['done']}/{r['total']}" for r in rows]
+    return _("Policy acknowledgements"), lines
+
+
+# Queued before the split under the training app's names (a broker may still hold them).
+@shared_task(name="training.tasks.remind_acknowledgements", **REMINDER_TASK_OPTIONS)
+def remind_acknowledgements_by_old_name(today=None):
+    return remind_acknowledgements(today)
+
+
+@shared_task(name="training.tasks.notify_campaign_opened", **REMINDER_TASK_OPTIONS)
+def notify_campaign_opened_by_old_name(campaign_id):
+    return notify_campaign_opened(campaign_id)

@@ -1,0 +1,176 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from isms.decorators import allowed_if
+from isms.exceptions import WorkflowError
+from isms.exports import export_response
+from isms.models import PolicyRevision
+from isms.rendering import line_diff
+
+from . import access
+from . import services as acks
+from .forms import DeadlineForm, StatusFilterForm
+from .models import Acknowledgement
+
+
+@login_required
+def my_acknowledgements(request):
+    receipts = Paginator(
+        Acknowledgement.objects.filter(user=request.user)
+        .select_related("revision__document")
+        .order_by("-acknowledged_at"),
+        20,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "acknowledgements/my_acknowledgements.html",
+        {"pending_panel": acks.pending_panel(request), "receipts": receipts},
+    )
+
+
+@login_required
+def read_and_acknowledge(request, revision_id):
+    """Read a revision that awaits you, with what changed since the one you last
+    acknowledged, and confirm it."""
+    revision = get_object_or_404(
+        PolicyRevision.objects.select_related("document", "campaign"), pk=revision_id
+    )
+    existing = Acknowledgement.objects.filter(user=request.user, revision=revision).first()
+    if existing:
+        return redirect("ack-receipt", pk=existing.pk)
+    # The page exists only for those it asks (404 otherwise, as for a revision that does
+    # not exist); acknowledge() decides again for callers without a page (the API).
+    if not acks.must_acknowledge(request.user, revision):
+        raise Http404
+    if request.method == "POST":
+        try:
+            ack, _created = acks.acknowledge(request.user, revision, request=request)
+        except WorkflowError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("my-acknowledgements")
+        messages.success(request, _("Thank you. Your acknowledgement has been recorded."))
+        return redirect("ack-receipt", pk=ack.pk)
+    previous = acks.last_acknowledged_before(request.user, revision)
+    return render(
+        request,
+        "acknowledgements/read_revision.html",
+        {
+            "revision": revision,
+            "campaign": revision.campaign,
+            "previous": previous,
+            "rows": line_diff(previous.revision.body, revision.body) if previous else None,
+        },
+    )
+
+
+@login_required
+def receipt(request, pk):
+    ack = get_object_or_404(
+        Acknowledgement.objects.select_related("revision__document", "user__section"), pk=pk
+    )
+    if not access.can_read_receipt(request.user, ack):
+        raise Http404
+    return render(request, "acknowledgements/receipt.html", {"ack": ack})
+
+
+@allowed_if(access.can_follow_status)
+def campaign_list(request):
+    campaigns = Paginator(access.campaigns_visible_to(request.user), 20).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "acknowledgements/campaign_list.html", {"campaigns": campaigns})
+
+
+def _campaign_for(request, revision_id):
+    return get_object_or_404(access.campaigns_visible_to(request.user), revision_id=revision_id)
+
+
+@allowed_if(access.can_follow_status)
+def campaign_status(request, revision_id):
+    """Who has and has not acknowledged, per section, within the viewer's departments."""
+    campaign = _campaign_for(request, revision_id)
+    revision = campaign.revision
+    form = StatusFilterForm(request.GET or None)
+    section, state = None, None
+    if "section" in form.errors:
+        raise Http404  # a malformed section id is answered like an unknown one
+    if form.is_valid():
+        state = form.cleaned_data["state"] or None
+        if form.cleaned_data["section"]:
+            section = get_object_or_404(
+                access.sections_in_scope(request.user), pk=form.cleaned_data["section"]
+            )
+    if request.GET.get("export") == "csv":
+        return _status_csv(revision, request.user, section, state)
+    people = acks.people_status(revision, request.user, section=section, state=state)
+    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "acknowledgements/campaign_status.html",
+        {
+            "campaign": campaign,
+            "revision": revision,
+            "departments": acks.status_by_department(revision, request.user),
+            "page": page,
+            "form": form,
+            "section": section,
+            "state": state,
+            "query": query.urlencode(),
+            "can_change_deadline": access.can_change_deadline(request.user),
+            "deadline_form": DeadlineForm(initial={"deadline": campaign.deadline}),
+        },
+    )
+
+
+@require_POST
+@login_required
+def change_deadline(request, revision_id):
+    form = DeadlineForm(request.POST)
+    deadline = form.cleaned_data["deadline"] if form.is_valid() else None
+    try:
+        acks.change_deadline(revision_id, deadline, by=request.user, request=request)
+        messages.success(request, _("Deadline changed."))
+    except WorkflowError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("campaign-status", revision_id=revision_id)
+
+
+def _status_csv(revision, viewer, section, state):
+    """Streamed, so a city-wide export holds one chunk of rows in memory at a time."""
+    people = acks.people_status(revision, viewer, section=section, state=state).select_related(
+        "section__parent"
+    )
+    header = [
+        _("Department"),
+        _("Section"),
+        _("User name"),
+        _("Name"),
+        _("Acknowledged at"),
+        _("Revision"),
+        _("SHA-256"),
+    ]
+
+    def rows():
+        for person in people.iterator(chunk_size=2000):
+            parent = person.section.parent
+            yield (
+                [
+                    parent.name if parent else "",
+                    person.section.name,
+                    person.username,
+                    person.display_name,
+                    person.acknowledged_at.isoformat() if person.acknowledged_at else "",
+                    revision.number,
+                    revision.content_sha256 if person.acknowledged_at else "",
+                ]
+            )
+
+    filename = f"acknowledgements-{revision.document.code}-r{revision.number}"
+    return export_response(filename, header, rows(), "csv")
