@@ -1,7 +1,7 @@
 """The acknowledgements' models, which until now were the training app's: their tables
 exist already (training 0005 renamed them), so the models enter this app's state only; the
 content types move with them; the record guards are installed again under this app's
-trigger names (training 0005 dropped the old ones in the same transaction)."""
+trigger names (training 0005 dropped the old ones just before)."""
 
 import django.db.models.deletion
 import django.db.models.functions.datetime

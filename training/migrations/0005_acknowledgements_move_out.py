@@ -4,9 +4,10 @@ to the new app's names and leave this app's state. No row is copied or lost.
 acknowledgements/migrations/0001_initial.py, which depends on this one, takes the models
 into its state without touching the database, moves their content types (so permissions,
 object permissions and generic references keep pointing at the same rows) and installs the
-record guards again under the new app's trigger names. The guards of this app are dropped
-here, inside the same transaction on PostgreSQL, so no moment exists in which a committed
-state lacks them."""
+record guards again under the new app's trigger names (pgtrigger names a trigger after
+its model's app). Each migration commits on its own, so between this one and
+acknowledgements 0001 the two tables have no guards: `manage.py migrate` runs both in one
+go, with the portal stopped as for every migration; never stop in between."""
 
 import pgtrigger.migrations
 from django.db import migrations
