@@ -234,25 +234,18 @@ def status_by_department(revision, viewer):
     return list(grouped.values())
 
 
-def people_status(revision, viewer, *, section=None, state=None):
+def people_status(revision, viewer):
     """People of the audience in the viewer's scope with the time they acknowledged (or
-    None). Filtered and ordered in SQL; the caller paginates."""
+    None), ordered in SQL; the caller filters (filters.PeopleStatusFilter) and paginates."""
     acknowledged_at = Acknowledgement.objects.filter(
         user_id=OuterRef("pk"), revision=revision
     ).values("acknowledged_at")[:1]
-    people = (
+    return (
         audience_in_scope(revision, viewer)
         .select_related("section")
         .annotate(acknowledged_at=Subquery(acknowledged_at))
         .order_by("section__sort_order", "section__code", "username")
     )
-    if section is not None:
-        people = people.filter(section=section)
-    if state == "done":
-        people = people.filter(acknowledged_at__isnull=False)
-    elif state == "pending":
-        people = people.filter(acknowledged_at__isnull=True)
-    return people
 
 
 def pending_panel(request):

@@ -14,7 +14,8 @@ from isms.rendering import line_diff
 
 from . import access
 from . import services as acks
-from .forms import DeadlineForm, StatusFilterForm
+from .filters import PeopleStatusFilter
+from .forms import DeadlineForm
 from .models import Acknowledgement
 
 
@@ -95,19 +96,18 @@ def campaign_status(request, revision_id):
     """Who has and has not acknowledged, per section, within the viewer's departments."""
     campaign = _campaign_for(request, revision_id)
     revision = campaign.revision
-    form = StatusFilterForm(request.GET or None)
-    section, state = None, None
-    if "section" in form.errors:
-        raise Http404  # a malformed section id is answered like an unknown one
-    if form.is_valid():
-        state = form.cleaned_data["state"] or None
-        if form.cleaned_data["section"]:
-            section = get_object_or_404(
-                access.sections_in_scope(request.user), pk=form.cleaned_data["section"]
-            )
+    filterset = PeopleStatusFilter(
+        request.GET or None,
+        queryset=acks.people_status(revision, request.user),
+        request=request,
+    )
+    if "section" in filterset.errors:
+        raise Http404  # a malformed or unknown section id, or one out of the viewer's scope
+    people = filterset.qs
+    chosen = filterset.form.cleaned_data if filterset.is_bound else {}
+    section, state = chosen.get("section"), chosen.get("state") or None
     if request.GET.get("export") == "csv":
-        return _status_csv(revision, request.user, section, state)
-    people = acks.people_status(revision, request.user, section=section, state=state)
+        return _status_csv(revision, people)
     page = Paginator(people, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -119,7 +119,7 @@ def campaign_status(request, revision_id):
             "revision": revision,
             "departments": acks.status_by_department(revision, request.user),
             "page": page,
-            "form": form,
+            "form": filterset.form,
             "section": section,
             "state": state,
             "query": query.urlencode(),
@@ -142,11 +142,9 @@ def change_deadline(request, revision_id):
     return redirect("campaign-status", revision_id=revision_id)
 
 
-def _status_csv(revision, viewer, section, state):
+def _status_csv(revision, people):
     """Streamed, so a city-wide export holds one chunk of rows in memory at a time."""
-    people = acks.people_status(revision, viewer, section=section, state=state).select_related(
-        "section__parent"
-    )
+    people = people.select_related("section__parent")
     header = [
         _("Department"),
         _("Section"),

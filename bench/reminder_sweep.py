@@ -155,8 +155,8 @@ def acknowledge_share(revision, share):
     """The first share of the staff acknowledge (bulk_create, as if over the weeks)."""
     from django.utils import timezone
 
-    from isms.models import User
     from acknowledgements.models import Acknowledgement
+    from isms.models import User
 
     people = User.objects.filter(username__startswith="staff").order_by("pk")
     count = round(people.count() * share)
