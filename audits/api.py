@@ -2,7 +2,6 @@
 what is visible, audits.services who may act; isms/api/errors.py turns their
 PermissionDenied and ValidationError into 403 and 400."""
 
-import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.http import FileResponse, Http404
@@ -14,9 +13,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from isms.models import Department
-from isms.pickers import PersonRelatedField, VisibleChoiceFilter, VisibleRelatedField
+from isms.pickers import PersonRelatedField, VisibleRelatedField
 
 from . import access, services
+from .filters import AnswerFilter, FindingFilter, InspectionFilter
 from .models import (
     Answer,
     ChecklistItem,
@@ -30,35 +30,6 @@ from .models import (
 )
 
 User = get_user_model()
-
-
-def _visible_cycles(user):
-    return access.visible_cycles(user).distinct()
-
-
-class InspectionFilter(django_filters.FilterSet):
-    # Ids of cycles and inspections the caller may not see are refused like unknown ids.
-    cycle = VisibleChoiceFilter(visible=_visible_cycles)
-
-    class Meta:
-        model = Inspection
-        fields = ["cycle", "status"]
-
-
-class AnswerFilter(django_filters.FilterSet):
-    inspection = VisibleChoiceFilter(visible=access.visible_inspections)
-
-    class Meta:
-        model = Answer
-        fields = ["inspection", "result"]
-
-
-class FindingFilter(django_filters.FilterSet):
-    cycle = VisibleChoiceFilter(visible=_visible_cycles)
-
-    class Meta:
-        model = Finding
-        fields = ["cycle", "status", "severity", "needs_policy_review"]
 
 
 class CycleSerializer(serializers.ModelSerializer):
@@ -224,7 +195,7 @@ class FromAnswerSerializer(serializers.Serializer):
 
 
 class FindingSerializer(serializers.ModelSerializer):
-    cycle = VisibleRelatedField(model=Cycle, visible=_visible_cycles)
+    cycle = VisibleRelatedField(model=Cycle, visible=access.visible_cycles)
     department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all())
     addressed_by = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
