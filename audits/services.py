@@ -81,7 +81,12 @@ def _own_units(user: User) -> list[int]:
 
 @transaction.atomic
 def assign_auditor(
-    cycle: Cycle, department: Department, auditor: User, *, by: User, request: AnyRequest | None = None
+    cycle: Cycle,
+    department: Department,
+    auditor: User,
+    *,
+    by: User,
+    request: AnyRequest | None = None,
 ) -> AuditorAssignment:
     check_assigns_auditors(by)
     if not auditor.has_global_role(Role.AUDITOR):
@@ -290,7 +295,9 @@ def _locked_finding(finding: Finding) -> Finding:
 
 
 @transaction.atomic
-def update_finding(finding: Finding, *, by: User, request: AnyRequest | None = None, **fields: Any) -> Finding:
+def update_finding(
+    finding: Finding, *, by: User, request: AnyRequest | None = None, **fields: Any
+) -> Finding:
     finding = _locked_finding(finding)
     if not access.audits(by, finding.cycle, finding.department):
         raise PermissionDenied(_("Only the assigned auditor edits a finding."))
@@ -356,7 +363,9 @@ def add_corrective_action(
 
 
 @transaction.atomic
-def close_finding(finding: Finding, *, by: User, note: str = "", request: AnyRequest | None = None) -> Finding:
+def close_finding(
+    finding: Finding, *, by: User, note: str = "", request: AnyRequest | None = None
+) -> Finding:
     finding = _locked_finding(finding)
     if not access.audits(by, finding.cycle, finding.department):
         raise PermissionDenied(_("Only the assigned auditor verifies and closes a finding."))
@@ -374,7 +383,9 @@ def close_finding(finding: Finding, *, by: User, note: str = "", request: AnyReq
 
 
 @transaction.atomic
-def reopen_finding(finding: Finding, *, by: User, reason: str, request: AnyRequest | None = None) -> Finding:
+def reopen_finding(
+    finding: Finding, *, by: User, reason: str, request: AnyRequest | None = None
+) -> Finding:
     finding = _locked_finding(finding)
     if not access.audits(by, finding.cycle, finding.department):
         raise PermissionDenied(_("Only the assigned auditor reopens a finding."))
@@ -397,7 +408,11 @@ def reopen_finding(finding: Finding, *, by: User, reason: str, request: AnyReque
 
 @transaction.atomic
 def cite_findings(
-    revision: PolicyRevision, findings: Iterable[Finding], *, by: User, request: AnyRequest | None = None
+    revision: PolicyRevision,
+    findings: Iterable[Finding],
+    *,
+    by: User,
+    request: AnyRequest | None = None,
 ) -> PolicyRevision:
     """A policy revision names the findings it addresses (seed 8: review because of audit
     results). Only while the revision is being prepared: a published record stays as it was."""

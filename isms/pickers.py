@@ -26,8 +26,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.forms.renderers import BaseRenderer
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
