@@ -43,11 +43,11 @@ def visible_assets(user: AnyUser, assets: QuerySet[Asset] | None = None) -> Quer
     return assets.filter(visible)
 
 
-def visible_history(user: AnyUser, asset: Asset) -> QuerySet[AssetChange]:
-    """The entries of a (visible) asset's history the person may read: all of them for
-    those who read the asset at any level (its section, its managers, the city-wide
-    readers); for everyone else, who sees it only because it is public now, the entries
-    made while it was public."""
+def visible_history(user: User, asset: Asset) -> QuerySet[AssetChange]:
+    """The entries of a (visible) asset's history the person, signed in, may read: all of
+    them for those who read the asset at any level (its section, its managers, the
+    city-wide readers); for everyone else, who sees it only because it is public now, the
+    entries made while it was public."""
     history = asset.history.all()
     if reads_citywide(user) or (user.section_id and user.section_id == asset.section_id):
         return history

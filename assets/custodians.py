@@ -10,10 +10,10 @@ in a circle.
 from django.db.models import QuerySet
 
 from isms.models import Department, User
-from isms.pickers import check_nameable, may_be_named, nameable_people
+from isms.pickers import NamingRule, check_nameable, may_be_named, nameable_people
 from isms.roles import CITYWIDE_READER_ROLES
 
-CUSTODIAN_RULE = {"org_wide_roles": CITYWIDE_READER_ROLES}
+CUSTODIAN_RULE: NamingRule = {"org_wide_roles": CITYWIDE_READER_ROLES}
 
 
 def possible_custodians(section: Department) -> QuerySet[User]:

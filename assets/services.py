@@ -1,18 +1,24 @@
 """Changing assets: every change is checked against the person's rights and kept in the
 asset's history; a change of classification needs a reason."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isms import audit
-from isms.audit import AuditAction
-from isms.roles import is_programme_admin
+from isms.audit import AnyRequest, AuditAction
+from isms.models import Department, User
+from isms.roles import AnyUser, is_programme_admin
 
 from .access import assignable_sections, can_edit, can_manage_any
 from .custodians import check_custodian
 from .models import Asset, AssetChange, AssetRelation, ChangeKind
+
+if TYPE_CHECKING:  # for the annotation only: activate_scheme imports it when it runs
+    from .models import ClassificationScheme
 
 CLASSIFICATION_FIELDS = ("confidentiality", "integrity", "availability")
 TRACKED_FIELDS = (
@@ -33,7 +39,7 @@ TRACKED_FIELDS = (
 )
 
 
-def _display(value):
+def _display(value: object) -> object:
     """How a value reads in the history: levels and tiers by name, people by user name."""
     if value is None:
         return None
@@ -46,17 +52,17 @@ def _display(value):
     return value
 
 
-def _check_section(user, section):
+def _check_section(user: User, section: Department) -> None:
     if not assignable_sections(user).filter(pk=section.pk).exists():
         raise ValidationError({"section": _("You can only keep assets in sections you manage.")})
 
 
-def check_may_add(by):
+def check_may_add(by: AnyUser) -> None:
     if not can_manage_any(by):
         raise PermissionDenied(_("Only section chiefs and department heads add assets."))
 
 
-def check_may_change(by, asset):
+def check_may_change(by: AnyUser, asset: Asset) -> None:
     """Refuse unless the person may change the asset: update_asset() asks, and the API
     asks before it reads what was sent."""
     if not can_edit(by, asset):
@@ -69,7 +75,7 @@ def check_may_change(by, asset):
 
 
 @transaction.atomic
-def create_asset(*, by, request=None, **fields):
+def create_asset(*, by: User, request: AnyRequest | None = None, **fields: Any) -> Asset:
     check_may_add(by)
     _check_section(by, fields["section"])
     asset = Asset(**fields)
@@ -93,13 +99,15 @@ def create_asset(*, by, request=None, **fields):
 
 
 @transaction.atomic
-def update_asset(asset, *, by, reason="", request=None, **fields):
+def update_asset(
+    asset: Asset, *, by: User, reason: str = "", request: AnyRequest | None = None, **fields: Any
+) -> tuple[Asset, AssetChange | None]:
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     check_may_change(by, asset)
     if "section" in fields and fields["section"].pk != asset.section_id:
         _check_section(by, fields["section"])
     rank_before = asset.confidentiality_rank
-    changes = {}
+    changes: dict[str, list[object]] = {}
     for name, value in fields.items():
         if name not in TRACKED_FIELDS:
             continue
@@ -145,7 +153,9 @@ def update_asset(asset, *, by, reason="", request=None, **fields):
 
 
 @transaction.atomic
-def mark_reviewed(asset, *, by, note="", request=None):
+def mark_reviewed(
+    asset: Asset, *, by: User, note: str = "", request: AnyRequest | None = None
+) -> AssetChange:
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     if not can_edit(by, asset):
         raise PermissionDenied(
@@ -168,7 +178,9 @@ def mark_reviewed(asset, *, by, note="", request=None):
 
 
 @transaction.atomic
-def add_relation(source, kind, target, *, by, sanitised=False):
+def add_relation(
+    source: Asset, kind: str, target: Asset, *, by: User, sanitised: bool = False
+) -> AssetRelation:
     if not can_edit(by, source):
         raise PermissionDenied(_("You cannot change this asset."))
     if source.pk == target.pk:
@@ -189,7 +201,7 @@ def add_relation(source, kind, target, *, by, sanitised=False):
 
 
 @transaction.atomic
-def remove_relation(relation, *, by):
+def remove_relation(relation: AssetRelation, *, by: User) -> None:
     if not can_edit(by, relation.source):
         raise PermissionDenied(_("You cannot change this asset."))
     AssetChange.objects.create(
@@ -202,7 +214,9 @@ def remove_relation(relation, *, by):
 
 
 @transaction.atomic
-def activate_scheme(scheme, *, by, request=None):
+def activate_scheme(
+    scheme: "ClassificationScheme", *, by: User, request: AnyRequest | None = None
+) -> "ClassificationScheme":
     """Make `scheme` the one classification scheme in force (the programme admin, in the
     Django admin). Assets keep the levels they were classified with until a chief
     reclassifies them on the register's pages, which writes their history."""

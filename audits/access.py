@@ -10,9 +10,11 @@
 - Everyone else sees nothing here.
 """
 
+from typing import TypeVar
+
 from django.db.models import F, Q, QuerySet
 
-from isms.models import Department, DepartmentAncestor, DepartmentKind, subtree_ids
+from isms.models import Department, DepartmentAncestor, DepartmentKind, User, subtree_ids
 from isms.roles import (
     AnyUser,
     cached,
@@ -22,6 +24,8 @@ from isms.roles import (
 )
 
 from .models import AuditorAssignment, Cycle, CycleKind, Finding, Inspection
+
+M = TypeVar("M", Finding, Inspection)
 
 
 def runs_cycles(user: AnyUser) -> bool:
@@ -52,7 +56,7 @@ def answering_departments(user: AnyUser) -> QuerySet[Department]:
     return Department.objects.filter(pk__in=answered.values("ancestor_id"))
 
 
-def _visible(model: type[Finding] | type[Inspection], user: AnyUser) -> QuerySet:
+def _visible(model: type[M], user: User) -> QuerySet[M]:
     """Rows of `model` (findings, inspections: both belong to a cycle and a department)
     that the person may see: those of the departments they answer for, and those of the
     departments they are assigned to audit in that cycle.
@@ -87,6 +91,8 @@ def visible_findings(user: AnyUser) -> QuerySet[Finding]:
 
 
 def visible_cycles(user: AnyUser) -> QuerySet[Cycle]:
+    if not user.is_authenticated:
+        return Cycle.objects.none()
     if is_programme_office(user):
         return Cycle.objects.all()
     return Cycle.objects.filter(
@@ -95,6 +101,8 @@ def visible_cycles(user: AnyUser) -> QuerySet[Cycle]:
 
 
 def is_assigned(user: AnyUser, cycle: Cycle, department: Department) -> bool:
+    if not user.is_authenticated:
+        return False
     return AuditorAssignment.objects.filter(
         auditor=user, cycle=cycle, department=department
     ).exists()

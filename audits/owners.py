@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 
 from isms.models import Department, User
-from isms.pickers import check_nameable, may_be_named, nameable_people
+from isms.pickers import NamingRule, check_nameable, may_be_named, nameable_people
 from isms.roles import PROGRAMME_OFFICE_ROLES
 
 if TYPE_CHECKING:  # for the annotations only: the models import this module
     from .models import Finding
 
-OWNER_RULE = {"org_wide_roles": PROGRAMME_OFFICE_ROLES, "members": False}
+OWNER_RULE: NamingRule = {"org_wide_roles": PROGRAMME_OFFICE_ROLES, "members": False}
 
 
 def possible_owners(department: Department) -> QuerySet[User]:

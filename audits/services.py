@@ -1,18 +1,23 @@
 """Every change in the audit cycle goes through these functions: they check who may act,
 change the state, and write the audit trail, in one transaction."""
 
+import datetime
 import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isms import audit
-from isms.audit import AuditAction
-from isms.models import Department, RevisionStatus, Role
-from isms.roles import can_manage_policy
+from isms.audit import AnyRequest, AuditAction
+from isms.models import Department, PolicyRevision, RevisionStatus, Role, User
+from isms.roles import AnyUser, can_manage_policy
 
 from . import access
 from .models import (
@@ -30,13 +35,13 @@ from .models import (
 from .owners import check_owner
 
 
-def check_assigns_auditors(by):
+def check_assigns_auditors(by: AnyUser) -> None:
     """assign_auditor() asks, and the API before it looks the cycle up."""
     if not access.runs_cycles(by):
         raise PermissionDenied(_("Only auditors and the CISO's office assign auditors."))
 
 
-def check_records_findings(by):
+def check_records_findings(by: AnyUser) -> None:
     """The coarse question the API asks before it reads a new finding: only those who run
     the audit programme record findings at all. record_finding() decides for the
     department (access.audits)."""
@@ -45,7 +50,13 @@ def check_records_findings(by):
 
 
 @transaction.atomic
-def open_cycle(*, by, departments, request=None, **fields):
+def open_cycle(
+    *,
+    by: User,
+    departments: Sequence[Department] | QuerySet[Department],
+    request: AnyRequest | None = None,
+    **fields: Any,
+) -> Cycle:
     if not access.runs_cycles(by):
         raise PermissionDenied(_("Only auditors and the CISO's office open cycles."))
     cycle = Cycle(created_by=by, **fields)
@@ -63,13 +74,20 @@ def open_cycle(*, by, departments, request=None, **fields):
     return cycle
 
 
-def _own_units(user):
-    """The auditor's own section and everything above it: they may never audit those."""
-    return user.section.ancestors_and_self() if user.section_id else []
+def _own_units(user: User) -> list[int]:
+    """The ids of the auditor's own section and everything above it: they may never audit those."""
+    return user.section.ancestors_and_self() if user.section is not None else []
 
 
 @transaction.atomic
-def assign_auditor(cycle, department, auditor, *, by, request=None):
+def assign_auditor(
+    cycle: Cycle,
+    department: Department,
+    auditor: User,
+    *,
+    by: User,
+    request: AnyRequest | None = None,
+) -> AuditorAssignment:
     check_assigns_auditors(by)
     if not auditor.has_global_role(Role.AUDITOR):
         raise ValidationError({"auditor": _("%(name)s is not an auditor.") % {"name": auditor}})
@@ -100,7 +118,7 @@ def assign_auditor(cycle, department, auditor, *, by, request=None):
     return assignment
 
 
-def _editable_inspection(inspection, by):
+def _editable_inspection(inspection: Inspection, by: User) -> Inspection:
     inspection = (
         Inspection.objects.select_for_update().select_related("cycle").get(pk=inspection.pk)
     )
@@ -117,7 +135,13 @@ def _editable_inspection(inspection, by):
 
 
 @transaction.atomic
-def save_answers(inspection, answers, *, by, request=None):
+def save_answers(
+    inspection: Inspection,
+    answers: Mapping[int, tuple[str, str]],
+    *,
+    by: User,
+    request: AnyRequest | None = None,
+) -> int:
     """answers: {item_id: (result, comment)}. Items must belong to the cycle's checklist."""
     inspection = _editable_inspection(inspection, by)
     valid_items = set(inspection.cycle.checklist.items.values_list("pk", flat=True))
@@ -128,7 +152,8 @@ def save_answers(inspection, answers, *, by, request=None):
             raise ValidationError({"result": _("Choose a result.")})
     existing = {a.item_id: a for a in inspection.answers.filter(item_id__in=answers)}
     now = timezone.now()
-    new, changed = [], []
+    new: list[Answer] = []
+    changed: list[Answer] = []
     for item_id, (result, comment) in answers.items():
         answer = existing.get(item_id)
         if answer is None:
@@ -156,7 +181,7 @@ def save_answers(inspection, answers, *, by, request=None):
 
 
 @transaction.atomic
-def submit(inspection, *, by, request=None):
+def submit(inspection: Inspection, *, by: User, request: AnyRequest | None = None) -> Inspection:
     inspection = _editable_inspection(inspection, by)
     missing = inspection.cycle.checklist.items.exclude(
         pk__in=inspection.answers.values("item_id")
@@ -173,7 +198,9 @@ def submit(inspection, *, by, request=None):
 
 
 @transaction.atomic
-def return_for_correction(inspection, *, by, reason, request=None):
+def return_for_correction(
+    inspection: Inspection, *, by: User, reason: str, request: AnyRequest | None = None
+) -> Inspection:
     inspection = (
         Inspection.objects.select_for_update().select_related("cycle").get(pk=inspection.pk)
     )
@@ -199,16 +226,24 @@ def return_for_correction(inspection, *, by, reason, request=None):
 
 
 @transaction.atomic
-def record_finding(*, by, cycle, department, request=None, related_assets=(), **fields):
+def record_finding(
+    *,
+    by: User,
+    cycle: Cycle,
+    department: Department,
+    request: AnyRequest | None = None,
+    related_assets: Iterable[Any] = (),  # assets or their ids: audits imports no app
+    **fields: Any,
+) -> Finding:
     if not access.audits(by, cycle, department):
         raise PermissionDenied(_("Only the auditor assigned to this department records findings."))
     # The CISO's office audits every self-inspection: keep its findings inside the cycle.
     if not cycle.departments.filter(pk=department.pk).exists():
         raise ValidationError({"department": _("The department is not in the cycle's scope.")})
     finding = Finding(cycle=cycle, department=department, created_by=by, **fields)
-    if finding.item_id and finding.item.checklist_id != cycle.checklist_id:
+    if finding.item is not None and finding.item.checklist_id != cycle.checklist_id:
         raise ValidationError({"item": _("The item is not on this checklist.")})
-    if finding.item_id and not fields.get("area"):
+    if finding.item is not None and not fields.get("area"):
         finding.area = finding.item.area
     finding.full_clean()
     finding.save()
@@ -225,7 +260,9 @@ def record_finding(*, by, cycle, department, request=None, related_assets=(), **
 
 
 @transaction.atomic
-def finding_from_answer(answer, *, by, severity, request=None, **fields):
+def finding_from_answer(
+    answer: Answer, *, by: User, severity: str, request: AnyRequest | None = None, **fields: Any
+) -> Finding:
     """Turn a "not compliant" answer into a finding in one step."""
     answer = Answer.objects.select_related(
         "inspection__cycle", "inspection__department", "item"
@@ -251,20 +288,22 @@ def finding_from_answer(answer, *, by, severity, request=None, **fields):
     )
 
 
-def _locked_finding(finding):
+def _locked_finding(finding: Finding) -> Finding:
     return (
         Finding.objects.select_for_update().select_related("cycle", "department").get(pk=finding.pk)
     )
 
 
 @transaction.atomic
-def update_finding(finding, *, by, request=None, **fields):
+def update_finding(
+    finding: Finding, *, by: User, request: AnyRequest | None = None, **fields: Any
+) -> Finding:
     finding = _locked_finding(finding)
     if not access.audits(by, finding.cycle, finding.department):
         raise PermissionDenied(_("Only the assigned auditor edits a finding."))
     if finding.is_closed:
         raise ValidationError(_("A closed finding cannot be edited; reopen it first."))
-    changed = {}
+    changed: dict[str, list[Any]] = {}
     for name in (
         "title",
         "severity",
@@ -290,7 +329,15 @@ def update_finding(finding, *, by, request=None, **fields):
 
 
 @transaction.atomic
-def add_corrective_action(finding, *, by, owner, plan, due_on, request=None):
+def add_corrective_action(
+    finding: Finding,
+    *,
+    by: User,
+    owner: User,
+    plan: str,
+    due_on: datetime.date,
+    request: AnyRequest | None = None,
+) -> CorrectiveAction:
     finding = _locked_finding(finding)
     if not access.acts_for_department(by, finding.department):
         raise PermissionDenied(_("Only the department records its corrective actions."))
@@ -316,7 +363,9 @@ def add_corrective_action(finding, *, by, owner, plan, due_on, request=None):
 
 
 @transaction.atomic
-def close_finding(finding, *, by, note="", request=None):
+def close_finding(
+    finding: Finding, *, by: User, note: str = "", request: AnyRequest | None = None
+) -> Finding:
     finding = _locked_finding(finding)
     if not access.audits(by, finding.cycle, finding.department):
         raise PermissionDenied(_("Only the assigned auditor verifies and closes a finding."))
@@ -334,7 +383,9 @@ def close_finding(finding, *, by, note="", request=None):
 
 
 @transaction.atomic
-def reopen_finding(finding, *, by, reason, request=None):
+def reopen_finding(
+    finding: Finding, *, by: User, reason: str, request: AnyRequest | None = None
+) -> Finding:
     finding = _locked_finding(finding)
     if not access.audits(by, finding.cycle, finding.department):
         raise PermissionDenied(_("Only the assigned auditor reopens a finding."))
@@ -356,24 +407,30 @@ def reopen_finding(finding, *, by, reason, request=None):
 
 
 @transaction.atomic
-def cite_findings(revision, findings, *, by, request=None):
+def cite_findings(
+    revision: PolicyRevision,
+    findings: Iterable[Finding],
+    *,
+    by: User,
+    request: AnyRequest | None = None,
+) -> PolicyRevision:
     """A policy revision names the findings it addresses (seed 8: review because of audit
     results). Only while the revision is being prepared: a published record stays as it was."""
     if not can_manage_policy(by):
         raise PermissionDenied(_("Only the CISO's office links revisions to findings."))
     if revision.status in (RevisionStatus.PUBLISHED, RevisionStatus.SUPERSEDED):
         raise ValidationError(_("A published revision's citations cannot change."))
-    findings = list(findings)
-    if any(not f.needs_policy_review for f in findings):
+    cited = list(findings)
+    if any(not f.needs_policy_review for f in cited):
         raise ValidationError(_("Only findings on the policy review backlog can be cited."))
-    for finding in findings:
+    for finding in cited:
         finding.addressed_by.add(revision)
     audit.record(
         AuditAction.REVISION_FINDINGS_CITED,
         actor=by,
         target=revision,
         request=request,
-        data={"findings": [f.pk for f in findings]},
+        data={"findings": [f.pk for f in cited]},
     )
     return revision
 
@@ -381,7 +438,7 @@ def cite_findings(revision, findings, *, by, request=None):
 # Evidence files --------------------------------------------------------------------------
 
 # Accepted types and the first bytes their content must start with.
-EVIDENCE_TYPES = {
+EVIDENCE_TYPES: dict[str, tuple[str, list[bytes] | None]] = {
     ".pdf": ("application/pdf", [b"%PDF"]),
     ".png": ("image/png", [b"\x89PNG\r\n\x1a\n"]),
     ".jpg": ("image/jpeg", [b"\xff\xd8\xff"]),
@@ -393,7 +450,7 @@ EVIDENCE_TYPES = {
 }
 
 
-def check_evidence_file(uploaded):
+def check_evidence_file(uploaded: UploadedFile) -> tuple[str, str]:
     """(content type, sha256) of an acceptable file, or ValidationError saying why not."""
     name = (uploaded.name or "").lower()
     extension = name[name.rfind(".") :] if "." in name else ""
@@ -424,17 +481,28 @@ def check_evidence_file(uploaded):
 
 
 @transaction.atomic
-def attach_evidence(uploaded, *, by, answer=None, finding=None, request=None):
+def attach_evidence(
+    uploaded: UploadedFile,
+    *,
+    by: User,
+    answer: Answer | None = None,
+    finding: Finding | None = None,
+    request: AnyRequest | None = None,
+) -> Evidence:
     if answer is not None:
         inspection = answer.inspection
         allowed = access.answers_for(by, inspection) and not inspection.is_locked
-    else:
+    elif finding is not None:
         allowed = access.audits(
             by, finding.cycle, finding.department
         ) or access.acts_for_department(by, finding.department)
+    else:
+        raise TypeError("attach_evidence() needs an answer or a finding")
     if not allowed:
         raise PermissionDenied(_("You cannot add evidence here."))
     content_type, sha256 = check_evidence_file(uploaded)
+    # Set on every uploaded file; check_evidence_file() compared the size with the limit.
+    assert uploaded.name is not None and uploaded.size is not None
     evidence = Evidence(
         answer=answer,
         finding=finding,
@@ -456,8 +524,11 @@ def attach_evidence(uploaded, *, by, answer=None, finding=None, request=None):
     return evidence
 
 
-def can_download(user, evidence):
+def can_download(user: AnyUser, evidence: Evidence) -> bool:
     """Only people who may see the answer's inspection or the finding, whatever the URL."""
-    if evidence.answer_id:
+    if evidence.answer is not None:
         return access.visible_inspections(user).filter(pk=evidence.answer.inspection_id).exists()
-    return access.visible_findings(user).filter(pk=evidence.finding_id).exists()
+    return (
+        evidence.finding_id is not None
+        and access.visible_findings(user).filter(pk=evidence.finding_id).exists()
+    )

@@ -4,24 +4,39 @@ verify_chain() proves it unchanged."""
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import connection, transaction
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection, models, transaction
+from django.http import HttpRequest
+from rest_framework.request import Request
 
 from .clientip import client_ip
 from .dbguards import AUDIT_SEAL_COLUMNS
-from .models import AuditAction, AuditEvent
+from .models import AuditAction, AuditEvent, User
 from .models.audit import GENESIS_HASH
 
 logger = logging.getLogger(__name__)
 
+# The request an action is called from, a page's or the API's: the actions take it only to
+# record its address and user agent in the trail.
+AnyRequest = HttpRequest | Request
 
-def user_agent(request):
+
+def user_agent(request: AnyRequest | None) -> str:
     if request is None:
         return ""
     return request.META.get("HTTP_USER_AGENT", "")[:300]
 
 
-def record(action, *, actor=None, target=None, request=None, data=None):
+def record(
+    action: AuditAction | str,
+    *,
+    actor: User | AnonymousUser | None = None,
+    target: models.Model | None = None,
+    request: AnyRequest | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Append one event to the audit trail and return it. `action` is an AuditAction (or
     its value): a free string raises ValueError, so every action has a label."""
     try:
@@ -47,19 +62,19 @@ def record(action, *, actor=None, target=None, request=None, data=None):
 SEAL_BATCH_SIZE = 1000
 
 
-def _lock_the_chain():
+def _lock_the_chain() -> None:
     """Only sealing jobs wait for one another; requests that write events never do."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('isms.audit_chain'))")
 
 
-def chain_head():
+def chain_head() -> AuditEvent | None:
     """The last sealed event, or None."""
     return AuditEvent.objects.filter(hash__isnull=False).order_by("-chain_position").first()
 
 
-def seal_pending_events():
+def seal_pending_events() -> int:
     """Chain every event not yet sealed behind the head of the chain, oldest first, and
     return how many were sealed. Idempotent; two runs at once queue on one lock."""
     sealed = 0
@@ -72,8 +87,14 @@ def seal_pending_events():
             )
             if not pending:
                 return sealed
-            position = head.chain_position if head else 0
-            previous = head.hash if head else GENESIS_HASH
+            # The field may be null; the head's never is (chain_head() reads sealed events).
+            previous: str | None
+            if head is None:
+                position, previous = 0, GENESIS_HASH
+            elif head.chain_position is None:  # pragma: no cover - sealing sets both at once
+                raise RuntimeError(f"audit event {head.pk} is sealed but has no position")
+            else:
+                position, previous = head.chain_position, head.hash
             for event in pending:
                 position += 1
                 event.chain_position = position
@@ -96,11 +117,11 @@ class ChainReport:
     problem: str = ""
 
     @property
-    def intact(self):
+    def intact(self) -> bool:
         return self.broken_at is None
 
 
-def verify_chain():
+def verify_chain() -> ChainReport:
     """Recompute the chain from its first event and stop at the first broken link."""
     report = ChainReport(unsealed=AuditEvent.objects.filter(hash__isnull=True).count())
     expected_position, previous = 1, GENESIS_HASH

@@ -31,16 +31,19 @@ import logging
 import smtplib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from itertools import islice
+from typing import Any, Protocol, Self
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from .eras import to_era
@@ -63,26 +66,39 @@ RUN_LOCK_NAMESPACE = 0x49534D53  # "ISMS"
 # next day. Safe because send_once() sends nothing twice.
 REMINDER_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 
+# A message's (recipient id, subject, stage): what the ledger records once.
+Key = tuple[int, str, str]
+# What a message's render() returns: title and body (str or lazy), and the portal path.
+Rendered = tuple[str | Promise, str | Promise, str]
+
+
+class Task(Protocol):
+    """What enqueue() needs of a Celery task (Celery ships no annotations)."""
+
+    name: str
+
+    def apply_async(self, args: tuple[object, ...], retry: bool) -> object: ...
+
 
 @dataclass
 class Message:
-    recipient: object  # a User with language and email loaded
+    recipient: User  # with language and email loaded
     subject: str  # what the message is about, e.g. "campaign:12"
     stage: str  # which reminder of that subject, e.g. "overdue"
     kind: str  # for the notification list, e.g. "acknowledgement.overdue"
-    render: Callable  # render(recipient) -> (title, body, path); called in their language
+    render: Callable[[User], Rendered]  # called in the recipient's language
 
     @property
-    def key(self):
+    def key(self) -> Key:
         return (self.recipient.pk, self.subject, self.stage)
 
 
-def _advisory_locks():
+def _advisory_locks() -> bool:
     return connection.vendor == "postgresql"
 
 
 @contextmanager
-def live_run():
+def live_run() -> Iterator[uuid.UUID]:
     """A new run id, marked alive (its advisory lock held by this database session) until
     the block ends. Claims of a live run are never taken over.
 
@@ -93,7 +109,7 @@ def live_run():
     go out again) or claims with their notifications (claimed, notified and mailed again,
     once); the in-app side stays exactly once either way."""
     run = uuid.uuid4()
-    previous = None
+    previous: str | None = None
     if _advisory_locks():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -101,7 +117,9 @@ def live_run():
                 " set_config('synchronous_commit', 'off', false)",
                 [RUN_LOCK_NAMESPACE, str(run)],
             )
-            previous = cursor.fetchone()[1]
+            row = cursor.fetchone()
+            assert row is not None  # a SELECT without FROM returns one row
+            previous = row[1]
     try:
         yield run
     finally:
@@ -119,7 +137,7 @@ def live_run():
                 logger.warning("could not release the lock of reminder run %s", run)
 
 
-def send_once(messages: Iterable[Message], batch_size=BATCH_SIZE):
+def send_once(messages: Iterable[Message], batch_size: int = BATCH_SIZE) -> int:
     """Deliver each message unless the ledger says it went out already. Returns the number
     this call delivered (newly, or by taking over a dead run's claim)."""
     sent = 0
@@ -138,7 +156,7 @@ class _Claimed:
     body: str = ""
     path: str = ""
 
-    def render(self):
+    def render(self) -> Self:
         recipient = self.message.recipient
         with translation.override(recipient.language or settings.LANGUAGE_CODE):
             title, body, path = self.message.render(recipient)
@@ -146,7 +164,7 @@ class _Claimed:
         return self
 
 
-def _send_batch(batch, run):
+def _send_batch(batch: list[Message], run: uuid.UUID) -> int:
     by_key = {m.key: m for m in batch}
     with transaction.atomic():
         new, taken_over = _claim(by_key, run)
@@ -176,7 +194,7 @@ def _send_batch(batch, run):
     return len(new) + len([c for c in taken_over if c.pk not in refused])
 
 
-def _claim(by_key, run):
+def _claim(by_key: dict[Key, Message], run: uuid.UUID) -> tuple[list[_Claimed], list[_Claimed]]:
     """Claims what nobody has claimed yet and takes over the unsent claims of dead runs,
     in the caller's transaction. Returns (new claims, taken-over claims), rendered."""
     now = timezone.now()
@@ -188,7 +206,8 @@ def _claim(by_key, run):
     # (the jobs' queries have no fixed order) would deadlock on the unique index. Someone
     # without an address is done once notified.
     keys = sorted(by_key)
-    rows, params = [], []
+    rows: list[str] = []
+    params: list[Any] = []
     for recipient_id, subject, stage in keys:
         rows.append("(%s, %s, %s, %s, %s, %s)")
         params += [
@@ -215,7 +234,7 @@ def _claim(by_key, run):
     return new, taken_over
 
 
-def _take_over(keys, run, now):
+def _take_over(keys: list[Key], run: uuid.UUID, now: datetime) -> dict[Key, int]:
     """{key: pk} of the claims among `keys` that are unsent and held by no live run, now
     held by `run`. Rows another transaction is claiming right now are skipped (it has them)."""
     table = SentReminder._meta.db_table
@@ -231,7 +250,7 @@ def _take_over(keys, run, now):
             )
             candidates = cursor.fetchall()
             runs = sorted({str(r[4]) for r in candidates if r[4] is not None and r[4] != run})
-            dead = set()
+            dead: set[str] = set()
             if runs:
                 # A run's lock is free only once it has ended: trying it (for this
                 # transaction only) is the test. The rows stay locked by us meanwhile.
@@ -265,7 +284,7 @@ def _take_over(keys, run, now):
         return {(r, s, st): pk for pk, r, s, st in cursor.fetchall()}
 
 
-def _stamp_sent(pk, run):
+def _stamp_sent(pk: int, run: uuid.UUID) -> int:
     """The one statement per mail, kept to the bare UPDATE by primary key: it runs once per
     recipient, so the ORM's cost of building it would count."""
     fields = {f.name: f for f in SentReminder._meta.fields}
@@ -282,12 +301,12 @@ def _stamp_sent(pk, run):
         return cursor.rowcount
 
 
-def _mail_one_by_one(claims, run):
+def _mail_one_by_one(claims: list[_Claimed], run: uuid.UUID) -> set[int]:
     """Send each mail over one connection and stamp it sent the moment the server has
     accepted it. If the server fails, the claims not yet sent are given back (the next run,
     even a manual one a minute later, sends them) and the error is raised. Returns the pks
     of the claims whose address the server refused (given back, the others still sent)."""
-    refused = set()
+    refused: set[int] = set()
     if not claims:
         return refused
     base_url = settings.PORTAL_BASE_URL.rstrip("/")
@@ -324,13 +343,13 @@ def _mail_one_by_one(claims, run):
     return refused
 
 
-def enqueue(task, *args):
+def enqueue(task: Task, *args: object) -> None:
     """Queue a Celery task once the current transaction commits, with ids as arguments.
 
     If the broker is down the user's action still succeeds: the failure is logged and the
     periodic sweeps, which rebuild their work from the database, catch up later."""
 
-    def send():
+    def send() -> None:
         try:
             task.apply_async(args=args, retry=False)
         except Exception:  # noqa: BLE001 - any broker failure must not reach the user
@@ -339,11 +358,11 @@ def enqueue(task, *args):
     transaction.on_commit(send)
 
 
-def unread_count(user):
+def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def deadline_stage(deadline, today=None):
+def deadline_stage(deadline: date, today: date | None = None) -> str:
     """Which reminder a deadline calls for today: "opened" (just assigned), "due_soon"
     (within REMINDER_DUE_SOON_DAYS) or "overdue". Only the current stage is sent, so a
     late start does not send three reminders at once."""
@@ -355,20 +374,21 @@ def deadline_stage(deadline, today=None):
     return "opened"
 
 
-def is_escalation_due(deadline, today=None):
+def is_escalation_due(deadline: date, today: date | None = None) -> bool:
     today = today or timezone.localdate()
     return (today - deadline).days >= settings.ESCALATION_AFTER_DAYS
 
 
-def department_heads():
+def department_heads() -> dict[int, list[User]]:
     """{department id: [head, ...]} of every department with a head: one query."""
     from .models import Role, RoleAssignment
 
-    heads = {}
+    heads: dict[int, list[User]] = {}
     for assignment in RoleAssignment.objects.filter(role=Role.DEPARTMENT_HEAD).select_related(
         "user"
     ):
-        if assignment.user.is_active:
+        # A head's role always names a department (isms.roles.assign_role).
+        if assignment.user.is_active and assignment.department_id is not None:
             heads.setdefault(assignment.department_id, []).append(assignment.user)
     return heads
 
@@ -381,7 +401,9 @@ RECIPIENT_FIELDS = ("pk", "username", "display_name", "email", "language", "sect
 RECIPIENT_CHUNK = 500
 
 
-def not_yet_sent(people, subject, stage, done=None):
+def not_yet_sent(
+    people: QuerySet[User], subject: str, stage: str, done: QuerySet[Any] | None = None
+) -> Iterator[User]:
     """Those of `people` who have not been sent this stage yet, nor are in `done` (user ids),
     with what a Message needs, read a chunk at a time.
 
@@ -406,15 +428,25 @@ def not_yet_sent(people, subject, stage, done=None):
         yield from User.objects.filter(pk__in=chunk).only(*RECIPIENT_FIELDS).order_by("pk")
 
 
-def escalations(subject_prefix, pending, title, deadline, path, today):
+def escalations(
+    subject_prefix: str,
+    pending: QuerySet[User],
+    title: str,
+    deadline: date,
+    path: str,
+    today: date,
+) -> Iterator[Message]:
     """One digest per department to its heads, naming who is still missing."""
-    missing = defaultdict(list)
+    missing: defaultdict[int, list[str]] = defaultdict(list)
     for user in (
         pending.select_related("section")
         .only("username", "display_name", "section__kind", "section__parent_id", "section__name")
         .iterator(chunk_size=2000)
     ):
-        missing[department_id_of(user.section)].append(f"{user.section.name} {user}")
+        section = user.section
+        if section is None:  # nobody's department: no head to tell (audiences hold none)
+            continue
+        missing[department_id_of(section)].append(f"{section.name} {user}")
     heads = department_heads()
     for department_id, names in missing.items():
         subject = f"{subject_prefix}:department:{department_id}"
@@ -426,7 +458,7 @@ def escalations(subject_prefix, pending, title, deadline, path, today):
                 len(names),
             )
 
-        def render(head, names=names):
+        def render(head: User, names: list[str] = names) -> Rendered:
             listed = "\n".join(f"- {name}" for name in names[:200])
             more = len(names) - 200
             body = _("%(count)s people in your department have not done this by %(deadline)s:") % {

@@ -16,24 +16,39 @@ The same module keeps the rule for ids in filters and choice fields: a value the
 not see is refused exactly like one that does not exist, so the answer tells nothing.
 """
 
+from collections.abc import Callable, Sequence
+from typing import Any, TypedDict, Unpack
+
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
+from django.forms.renderers import BaseRenderer
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import Department, DepartmentAncestor, RoleAssignment
+from .models import Department, DepartmentAncestor, RoleAssignment, User
 from .models.organisation import DEPARTMENTAL_ROLES, DepartmentKind, department_id_of
+from .roles import AnyUser
 
 # One message whether the user name is unknown, inactive or of another department: the
 # answer must not tell an outsider which user names exist elsewhere.
 NOT_NAMEABLE = _("Nobody with the user name %(name)s can be chosen here.")
 
 
-def departments_of(units):
+class NamingRule(TypedDict, total=False):
+    """An app's variant of the rule, passed on as keywords (assets.custodians,
+    audits.owners)."""
+
+    org_wide_roles: Sequence[str]
+    members: bool
+
+
+def departments_of(units: QuerySet[Department]) -> QuerySet[Department]:
     """The departments (部) of `units` (a queryset of units): a section's department is
     the unit above it; any other unit is its own. `units` is read once, in one
     uncorrelated subquery of the ancestor table."""
@@ -46,17 +61,19 @@ def departments_of(units):
     )
 
 
-def _people_of(departments, *, org_wide_roles, members):
+def _people_of(
+    departments: QuerySet[Department], *, org_wide_roles: Sequence[str], members: bool
+) -> QuerySet[User]:
     """One uncorrelated UNION of the ids of the people allowed, which PostgreSQL plans as
     a semi-join (never a SubPlan run per person, bench/permission_plans.py)."""
     User = get_user_model()
-    departments = departments.order_by().values("pk")
+    department_ids = departments.order_by().values("pk")
     # The departments and their sections; and the units above them, whose heads oversee
     # the department too.
-    units = DepartmentAncestor.objects.filter(ancestor_id__in=departments).filter(
+    units = DepartmentAncestor.objects.filter(ancestor_id__in=department_ids).filter(
         Q(depth=0) | Q(depth=1, unit__kind=DepartmentKind.SECTION)
     )
-    above = DepartmentAncestor.objects.filter(unit_id__in=departments, depth__gte=1)
+    above = DepartmentAncestor.objects.filter(unit_id__in=department_ids, depth__gte=1)
     allowed = (
         RoleAssignment.objects.order_by()
         .filter(role__in=DEPARTMENTAL_ROLES)
@@ -65,24 +82,26 @@ def _people_of(departments, *, org_wide_roles, members):
             | Q(department_id__in=above.values("ancestor_id"))
         )
     )
-    allowed = allowed.values("user_id")
+    allowed_ids = allowed.values("user_id")
     if members:
-        allowed = allowed.union(
+        allowed_ids = allowed_ids.union(
             User.objects.order_by().filter(section_id__in=units.values("unit_id")).values("pk"),
             all=True,
         )
     if org_wide_roles:
-        allowed = allowed.union(
+        allowed_ids = allowed_ids.union(
             RoleAssignment.objects.order_by()
             .filter(role__in=org_wide_roles, department__isnull=True)
             .values("user_id"),
             all=True,
         )
-    return User.objects.filter(pk__in=allowed, is_active=True)
+    return User.objects.filter(pk__in=allowed_ids, is_active=True)
 
 
-def nameable_people(unit, *, org_wide_roles=(), members=True):
-    """Active people who may be named on an object owned by `unit` (a queryset)."""
+def nameable_people(
+    unit: Department, *, org_wide_roles: Sequence[str] = (), members: bool = True
+) -> QuerySet[User]:
+    """Active people who may be named on an object owned by `unit`."""
     return _people_of(
         Department.objects.filter(pk=department_id_of(unit)),
         org_wide_roles=org_wide_roles,
@@ -90,13 +109,15 @@ def nameable_people(unit, *, org_wide_roles=(), members=True):
     )
 
 
-def nameable_for_any(units, *, org_wide_roles=(), members=True):
+def nameable_for_any(
+    units: QuerySet[Department], *, org_wide_roles: Sequence[str] = (), members: bool = True
+) -> QuerySet[User]:
     """People who may be named for at least one of `units` (a queryset): a form's picker
     offers them before the unit is chosen; the service checks the unit that is chosen."""
     return _people_of(departments_of(units), org_wide_roles=org_wide_roles, members=members)
 
 
-def may_be_named(person, unit, **rule):
+def may_be_named(person: User | None, unit: Department, **rule: Unpack[NamingRule]) -> bool:
     return (
         person is not None
         and person.is_active
@@ -104,7 +125,9 @@ def may_be_named(person, unit, **rule):
     )
 
 
-def check_nameable(person, unit, *, field, **rule):
+def check_nameable(
+    person: User | None, unit: Department, *, field: str, **rule: Unpack[NamingRule]
+) -> None:
     """Raise a ValidationError on `field` unless the person may be named for the unit."""
     if person is not None and not may_be_named(person, unit, **rule):
         raise ValidationError({field: NOT_NAMEABLE % {"name": person.get_username()}})
@@ -121,9 +144,15 @@ class PersonPickerInput(forms.TextInput):
     """A user-name box that offers, through a <datalist>, only the people who may be
     chosen (never anyone of another department)."""
 
-    people = None
+    people: QuerySet[User] | None = None
 
-    def render(self, name, value, attrs=None, renderer=None):
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: BaseRenderer | None = None,
+    ) -> SafeString:
         attrs = dict(attrs or {})
         list_id = f"{attrs.get('id') or name}-choices"
         attrs.update({"list": list_id, "autocomplete": "off"})
@@ -142,21 +171,21 @@ class PersonField(forms.CharField):
 
     widget = PersonPickerInput
 
-    def __init__(self, *args, people=None, **kwargs):
+    def __init__(self, *args: Any, people: QuerySet[User] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 150)
         super().__init__(*args, **kwargs)
         self.people = people
 
     @property
-    def people(self):
+    def people(self) -> QuerySet[User] | None:
         return self._people
 
     @people.setter
-    def people(self, queryset):
+    def people(self, queryset: QuerySet[User] | None) -> None:
         self._people = queryset
         self.widget.people = queryset
 
-    def clean(self, value):
+    def clean(self, value: Any) -> User | None:
         username = super().clean(value).strip()
         if not username:
             return None
@@ -176,7 +205,7 @@ class PersonRelatedField(serializers.SlugRelatedField):
         "invalid": _("Give a user name."),
     }
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("queryset", get_user_model().objects.filter(is_active=True))
         super().__init__(slug_field="username", **kwargs)
 
@@ -191,11 +220,13 @@ class VisibleChoiceFilter(django_filters.ModelChoiceFilter):
     object the caller may not see is refused with the same 400 as an id that does not
     exist, instead of an answer with no rows that would tell it exists."""
 
-    def __init__(self, *args, visible, **kwargs):
+    def __init__(
+        self, *args: Any, visible: Callable[[AnyUser], QuerySet[Any]], **kwargs: Any
+    ) -> None:
         self._visible = visible
         super().__init__(*args, queryset=self._queryset_for, **kwargs)
 
-    def _queryset_for(self, request):
+    def _queryset_for(self, request: HttpRequest | None) -> QuerySet[Any]:
         user = getattr(request, "user", None)
         if user is None:
             return self.model._meta.get_field(self.field_name).related_model.objects.none()
@@ -206,12 +237,18 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
     """An object by id in the API, among those the caller may see: an id of an object they
     may not see gets the same "does not exist" error as an id that does not exist."""
 
-    def __init__(self, *, model, visible, **kwargs):
+    def __init__(
+        self,
+        *,
+        model: type[Model],
+        visible: Callable[[AnyUser], QuerySet[Any]],
+        **kwargs: Any,
+    ) -> None:
         self._model, self._visible = model, visible
         super().__init__(**kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         request = self.context.get("request")
         if request is None:
-            return self._model.objects.none()
+            return self._model._default_manager.none()
         return self._visible(request.user)

@@ -4,6 +4,10 @@ Views and the API call these functions and nothing else to change a revision: ea
 who may act, changes the state, and writes the audit trail in one transaction.
 """
 
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -11,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit
-from .audit import AuditAction
+from .audit import AnyRequest, AuditAction
 from .exceptions import WorkflowError
-from .models import PolicyRevision, RevisionStatus
+from .models import PolicyDocument, PolicyRevision, RevisionStatus, User
 from .roles import can_approve_revision, can_manage_policy, can_publish_revision
 from .signals import revision_published
 
@@ -21,7 +25,9 @@ EDITABLE_FIELDS = ("title", "body", "change_summary", "effective_date", "is_mate
 
 
 @transaction.atomic
-def create_draft(document, *, by, request=None, **fields):
+def create_draft(
+    document: PolicyDocument, *, by: User, request: AnyRequest | None = None, **fields: Any
+) -> PolicyRevision:
     if not can_manage_policy(by):
         raise PermissionDenied(_("Only the CISO's office can draft policy revisions."))
     current = document.current_revision() or document.revisions.order_by("-number").first()
@@ -39,7 +45,9 @@ def create_draft(document, *, by, request=None, **fields):
 
 
 @transaction.atomic
-def update_draft(revision, *, by, request=None, **fields):
+def update_draft(
+    revision: PolicyRevision, *, by: User, request: AnyRequest | None = None, **fields: Any
+) -> PolicyRevision:
     revision = _locked(revision)
     if not can_manage_policy(by):
         raise PermissionDenied(_("Only the CISO's office can edit policy revisions."))
@@ -63,7 +71,9 @@ def update_draft(revision, *, by, request=None, **fields):
 
 
 @transaction.atomic
-def submit_for_review(revision, *, by, request=None):
+def submit_for_review(
+    revision: PolicyRevision, *, by: User, request: AnyRequest | None = None
+) -> PolicyRevision:
     revision = _locked(revision)
     if not can_manage_policy(by):
         raise PermissionDenied(_("Only the CISO's office can submit policy revisions."))
@@ -77,7 +87,9 @@ def submit_for_review(revision, *, by, request=None):
 
 
 @transaction.atomic
-def return_to_draft(revision, *, by, reason, request=None):
+def return_to_draft(
+    revision: PolicyRevision, *, by: User, reason: str, request: AnyRequest | None = None
+) -> PolicyRevision:
     revision = _locked(revision)
     if not can_manage_policy(by):
         raise PermissionDenied(_("Only the CISO's office can return policy revisions."))
@@ -100,7 +112,9 @@ def return_to_draft(revision, *, by, reason, request=None):
 
 
 @transaction.atomic
-def approve(revision, *, by, request=None):
+def approve(
+    revision: PolicyRevision, *, by: User, request: AnyRequest | None = None
+) -> PolicyRevision:
     revision = _locked(revision)
     if not can_manage_policy(by):
         raise PermissionDenied(_("Only the CISO or the programme admin can approve revisions."))
@@ -116,12 +130,19 @@ def approve(revision, *, by, request=None):
 
 
 @transaction.atomic
-def publish(revision, *, by, deadline=None, request=None):
+def publish(
+    revision: PolicyRevision,
+    *,
+    by: User,
+    deadline: datetime.date | None = None,
+    request: AnyRequest | None = None,
+) -> PolicyRevision:
     revision = _locked(revision)
     if not can_publish_revision(by):
         raise PermissionDenied(_("Only the programme admin can publish revisions."))
     _expect(revision, RevisionStatus.APPROVED, _("Only an approved revision can be published."))
     _check_ready(revision)
+    assert revision.effective_date is not None  # _check_ready() refuses a revision without one
     if deadline is not None and deadline < timezone.localdate():
         raise WorkflowError({"deadline": _("The acknowledgement deadline cannot lie in the past.")})
     revision.status = RevisionStatus.PUBLISHED
@@ -146,7 +167,9 @@ def publish(revision, *, by, deadline=None, request=None):
     return revision
 
 
-def activate_due_revisions(today=None, document_ids=None):
+def activate_due_revisions(
+    today: datetime.date | None = None, document_ids: Iterable[int] | None = None
+) -> int:
     """Supersede every published revision older than the one now in force.
 
     A revision published ahead of its effective date stays "published, not yet in force"
@@ -160,7 +183,7 @@ def activate_due_revisions(today=None, document_ids=None):
         in_force = in_force.filter(document_id__in=document_ids)
     superseded = 0
     # One row per document with something in force: few documents, so a loop is fine here.
-    current_by_document = {}
+    current_by_document: dict[int, PolicyRevision] = {}
     for revision in in_force.order_by("document_id", "effective_date", "number"):
         current_by_document[revision.document_id] = revision
     for current in current_by_document.values():
@@ -184,17 +207,17 @@ def activate_due_revisions(today=None, document_ids=None):
     return superseded
 
 
-def _locked(revision):
+def _locked(revision: PolicyRevision) -> PolicyRevision:
     # Two people pressing "publish" at once must not publish twice.
     return PolicyRevision.objects.select_for_update().select_related("document").get(pk=revision.pk)
 
 
-def _expect(revision, status, message):
+def _expect(revision: PolicyRevision, status: str, message: str) -> None:
     if revision.status != status:
         raise WorkflowError(message)
 
 
-def _check_ready(revision):
+def _check_ready(revision: PolicyRevision) -> None:
     """Numbers and effective dates of a document's published revisions rise together, so
     the latest published revision is always the one in force or the next one.
 
@@ -202,7 +225,7 @@ def _check_ready(revision):
     is what its reviewers approved and what the audit trail names, and a renumbered text
     would read as a newer policy than the one actually in force. Its author drafts a new
     revision from the one in force instead."""
-    errors = {}
+    errors: dict[str, str] = {}
     if not revision.body.strip():
         errors["body"] = _("The revision has no text.")
     published = revision.document.revisions.filter(

@@ -13,6 +13,7 @@ from typing import TypeVar
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from . import audit
 from .audit import AuditAction
@@ -30,13 +31,14 @@ from .models import (
     RoleAssignment,
     User,
 )
+from .models.policy import PolicyDocumentQuerySet, PolicyRevisionQuerySet
 
 T = TypeVar("T")
 # request.user: a person, or nobody signed in.
 AnyUser = User | AnonymousUser
 
 # What each departmental role may do on its department (and, through subtree_ids, below it).
-DEPARTMENT_PERMISSIONS = {
+DEPARTMENT_PERMISSIONS: dict[str, set[str]] = {
     Role.DEPARTMENT_HEAD: {"view_compliance", "manage_assets"},
     Role.SECTION_CHIEF: {"view_compliance", "manage_assets"},
 }
@@ -80,7 +82,7 @@ def assign_role(
     department: Department | None = None,
     *,
     by: User | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> RoleAssignment:
     role = Role(role)
     if role in GLOBAL_ROLES and department is not None:
@@ -104,7 +106,9 @@ def assign_role(
 
 
 @transaction.atomic
-def revoke_role(assignment: RoleAssignment, *, by: User | None = None, request=None) -> AuditEvent:
+def revoke_role(
+    assignment: RoleAssignment, *, by: User | None = None, request: HttpRequest | None = None
+) -> AuditEvent:
     user, department = assignment.user, assignment.department
     data = {"user": user.username, "role": assignment.role, "department": _code(department)}
     assignment.delete()
@@ -221,7 +225,7 @@ def can_read_audit_trail(user: AnyUser) -> bool:
 
 
 def visible_policy_documents(
-    user: AnyUser, documents: QuerySet[PolicyDocument] | None = None
+    user: AnyUser, documents: PolicyDocumentQuerySet | None = None
 ) -> QuerySet[PolicyDocument]:
     """The documents a person may read: those whose audience includes them, and every one
     for the citywide readers, who run the policy programme."""
@@ -232,7 +236,7 @@ def visible_policy_documents(
 
 
 def readable_revisions(
-    user: AnyUser, revisions: QuerySet[PolicyRevision] | None = None
+    user: AnyUser, revisions: PolicyRevisionQuerySet | None = None
 ) -> QuerySet[PolicyRevision]:
     """Revisions a person may read: the published history of the documents they may see,
     and every state for those who manage the policy."""

@@ -10,9 +10,10 @@ assigned to 総務部 only, and a second cycle covers both with no auditor assig
 import hashlib
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 
-from audits import services
+from audits import access, services
 from audits.models import (
     AuditorAssignment,
     CorrectiveAction,
@@ -155,6 +156,13 @@ def linked(response, prefix):
         if href.startswith(prefix) and rest.rstrip("/").isdigit():
             found.add(int(rest.rstrip("/")))
     return found
+
+
+def test_nobody_signed_in_sees_a_cycle_or_is_assigned_to_audit_a_department(world, cycle, org):
+    # Both answered with a TypeError (an AnonymousUser in a query) before mypy pointed it out.
+    nobody = AnonymousUser()
+    assert not access.visible_cycles(nobody).exists()
+    assert not access.is_assigned(nobody, cycle, org["somu"])
 
 
 @pytest.mark.parametrize(
