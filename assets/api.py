@@ -198,4 +198,3 @@ class AssetViewSet(
     def export(self, request):
         output = "xlsx" if request.query_params.get("output") == "xlsx" else "csv"
         return transfer.export(self.filter_queryset(self.get_queryset()), output)
-

@@ -40,7 +40,7 @@ def test_an_inactive_custodian_is_refused(catalogue, people):
 def test_text_that_looks_like_a_formula_is_exported_inert_and_reimports_unchanged(
     make_asset, people
 ):
-    make_asset("joho", name="=HYPERLINK(\"http://example.invalid\")", location="+81 97")
+    make_asset("joho", name='=HYPERLINK("http://example.invalid")', location="+81 97")
     exported = "".join(transfer.csv_rows(Asset.objects.all())).lstrip("\ufeff")
     row = dict(zip(*list(csv.reader(io.StringIO(exported))), strict=True))
     assert row["name"].startswith("'=")
@@ -49,5 +49,5 @@ def test_text_that_looks_like_a_formula_is_exported_inert_and_reimports_unchange
     Asset.objects.all().delete()
     transfer.import_assets(upload(exported), by=people["chief"])
     asset = Asset.objects.get()
-    assert asset.name == "=HYPERLINK(\"http://example.invalid\")"
+    assert asset.name == '=HYPERLINK("http://example.invalid")'
     assert asset.location == "+81 97"

@@ -67,8 +67,7 @@ def test_an_app_imports_only_the_cores_public_modules(graph, app):
     internal = [
         (importer, imported)
         for importer, imported in imports_of(graph, app)
-        if top(imported) == "isms"
-        and imported not in PUBLIC_CORE_MODULES
+        if top(imported) == "isms" and imported not in PUBLIC_CORE_MODULES
     ]
     assert internal == []
 
@@ -78,11 +77,7 @@ def circles(graph, package):
     strongly connected components of more than one module)."""
     modules = sorted(graph.find_descendants(package) | {package})
     edges = {
-        m: sorted(
-            i
-            for i in graph.find_modules_directly_imported_by(m)
-            if top(i) == package
-        )
+        m: sorted(i for i in graph.find_modules_directly_imported_by(m) if top(i) == package)
         for m in modules
     }
     index, low, stack, on_stack, found = {}, {}, [], set(), []

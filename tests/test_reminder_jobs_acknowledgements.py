@@ -75,9 +75,7 @@ def titles(stage, title, deadline):
 
 def expected_mail(stage, deadline, everyone=EVERYONE, somu=SOMU):
     standard, procedure = titles(stage, "対策基準", deadline), titles(stage, "運用手順", deadline)
-    return {
-        name: sorted([standard] + ([procedure] if name in somu else [])) for name in everyone
-    }
+    return {name: sorted([standard] + ([procedure] if name in somu else [])) for name in everyone}
 
 
 def sorted_mail(mailoutbox):
@@ -86,8 +84,15 @@ def sorted_mail(mailoutbox):
 
 @pytest.mark.parametrize(
     ("days_left", "stage"),
-    [(30, "opened"), (8, "opened"), (7, "due_soon"), (0, "due_soon"), (1, "due_soon"),
-     (-1, "overdue"), (-6, "overdue")],
+    [
+        (30, "opened"),
+        (8, "opened"),
+        (7, "due_soon"),
+        (0, "due_soon"),
+        (1, "due_soon"),
+        (-1, "overdue"),
+        (-6, "overdue"),
+    ],
 )
 def test_the_stage_follows_the_campaign_deadline(deadline, mailoutbox, days_left, stage):
     today = deadline - days(days_left)
@@ -108,8 +113,9 @@ def test_the_procedure_goes_to_its_department_only(deadline, people, mailoutbox)
     }
     assert procedure == SOMU
     for outsider in ("other_staff", "other_head", "auditor", "ciso"):
-        assert [n for n in notes_by_username().get(people[outsider].username, [])
-                if "運用手順" in n[1]] == []
+        assert [
+            n for n in notes_by_username().get(people[outsider].username, []) if "運用手順" in n[1]
+        ] == []
 
 
 def test_a_reminder_is_in_the_persons_language_and_links_to_the_revision(
@@ -177,8 +183,9 @@ def test_inactive_people_are_not_reminded(deadline, people, mailoutbox):
 def test_the_queued_opening_notice_and_the_daily_sweep_send_once(standard, mailoutbox):
     campaign = standard.campaign
     assert notify_campaign_opened(campaign.pk) == len(EVERYONE)
-    assert {name for name, s in mail_by_username(mailoutbox).items()
-            if s == ["【確認依頼】対策基準"]} == EVERYONE
+    assert {
+        name for name, s in mail_by_username(mailoutbox).items() if s == ["【確認依頼】対策基準"]
+    } == EVERYONE
     # The sweep the same morning sends the procedure's notice, not the standard's again.
     remind_acknowledgements()
     assert sorted_mail(mailoutbox) == expected_mail("opened", standard.campaign.deadline)
@@ -282,9 +289,7 @@ def test_a_department_with_nobody_missing_gets_no_digest(
     subjects = sorted(m.subject for m in digest(mailoutbox, people["head"]))
     assert subjects == ["Escalation: 対策基準", "Escalation: 運用手順"]
     body = digest(mailoutbox, people["head"])[0].body
-    assert body.startswith(
-        f"5 people in your department have not done this by {to_era(deadline)}:"
-    )
+    assert body.startswith(f"5 people in your department have not done this by {to_era(deadline)}:")
 
 
 def test_a_long_digest_names_200_and_counts_the_rest(org, deadline, people, mailoutbox, settings):
@@ -304,9 +309,7 @@ def test_a_long_digest_names_200_and_counts_the_rest(org, deadline, people, mail
 
 
 @pytest.mark.parametrize("crowd", [40, pytest.param(480, marks=SQLITE_SPLITS_INSERTS)])
-def test_the_sweep_runs_a_fixed_number_of_queries_within_a_batch(
-    org, deadline, mailoutbox, crowd
-):
+def test_the_sweep_runs_a_fixed_number_of_queries_within_a_batch(org, deadline, mailoutbox, crowd):
     User.objects.bulk_create(
         User(username=f"crowd-{n:03d}", section=org["joho"], password=password_hash())
         for n in range(crowd)

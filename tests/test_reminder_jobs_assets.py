@@ -87,9 +87,11 @@ def test_after_the_deadline_the_overdue_reminder_goes_once(assets, mailoutbox):
         "chief_joho": [overdue_title("情報政策課", 2)],
         "chief_gakko": [overdue_title("学校教育課", 1)],
     }
-    assert set(Notification.objects.filter(kind="asset_review.overdue").values_list(
-        "recipient__username", flat=True
-    )) == {"chief_joho", "chief_gakko"}
+    assert set(
+        Notification.objects.filter(kind="asset_review.overdue").values_list(
+            "recipient__username", flat=True
+        )
+    ) == {"chief_joho", "chief_gakko"}
     assert_rerun_sends_nothing(remind_asset_reviews, mailoutbox, today=OCTOBER)
     assert_rerun_sends_nothing(remind_asset_reviews, mailoutbox, today=datetime.date(2026, 3, 31))
 

@@ -104,7 +104,10 @@ def actions(make_cycle, org, people, second_auditor, today):
             created_by=people["auditor"],
         )
         action = CorrectiveAction.objects.create(
-            finding=finding, owner=owner, plan=f"{title}の改善計画", due_on=due_on,
+            finding=finding,
+            owner=owner,
+            plan=f"{title}の改善計画",
+            due_on=due_on,
             created_by=owner,
         )
         return action
@@ -158,8 +161,12 @@ def test_nothing_is_sent_while_the_due_date_is_far(actions, mailoutbox):
 
 def test_each_action_stage_goes_out_once(actions, mailoutbox):
     due = actions["due"]
-    for today, count in [(due - days(5), 4), (due - days(1), 0), (due + days(1), 4),
-                         (due + days(20), 0)]:
+    for today, count in [
+        (due - days(5), 4),
+        (due - days(1), 0),
+        (due + days(1), 4),
+        (due + days(20), 0),
+    ]:
         assert remind_corrective_actions(today=today) == count, today
     assert len(mailoutbox) == 8
 
@@ -299,15 +306,11 @@ def test_an_inspection_reminder_is_in_the_persons_language(inspections, people, 
 
 def test_a_submitted_inspection_is_not_reminded_and_a_returned_one_is(inspections, mailoutbox):
     cycle = inspections["somu"].cycle
-    Inspection.objects.filter(pk=inspections["somu"].pk).update(
-        status=SubmissionStatus.SUBMITTED
-    )
+    Inspection.objects.filter(pk=inspections["somu"].pk).update(status=SubmissionStatus.SUBMITTED)
     remind_self_inspections(today=cycle.due_on - days(3))
     assert set(mail_by_username(mailoutbox)) == {"head_kyoiku", "chief_gakko"}
 
-    Inspection.objects.filter(pk=inspections["somu"].pk).update(
-        status=SubmissionStatus.RETURNED
-    )
+    Inspection.objects.filter(pk=inspections["somu"].pk).update(status=SubmissionStatus.RETURNED)
     mailoutbox.clear()
     remind_self_inspections(today=cycle.due_on + days(1))
     assert set(mail_by_username(mailoutbox)) == {

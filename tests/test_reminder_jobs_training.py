@@ -160,9 +160,7 @@ def test_the_new_staff_course_goes_to_recent_joiners_due_after_their_own_period(
         joined_on=today - days(settings.NEW_STAFF_COURSE_DAYS + 1)
     )
     assert sync_enrolments() == 1
-    assert enrolled(course) == {
-        "staff_joho": recent + days(settings.NEW_STAFF_COURSE_DAYS)
-    }
+    assert enrolled(course) == {"staff_joho": recent + days(settings.NEW_STAFF_COURSE_DAYS)}
     assert sync_enrolments() == 0
 
     # Someone who joins a week later gets it the next morning.
@@ -197,9 +195,7 @@ def test_someone_joining_after_publication_gets_time_for_the_yearly_course(
 def test_the_stage_follows_the_due_date(course, mailoutbox, days_left, stage):
     today = course.deadline - days(days_left)
     remind_training(today=today)
-    assert mail_by_username(mailoutbox) == dict.fromkeys(
-        EVERYONE, [titles(stage, course.deadline)]
-    )
+    assert mail_by_username(mailoutbox) == dict.fromkeys(EVERYONE, [titles(stage, course.deadline)])
     assert set(Notification.objects.values_list("kind", flat=True)) == {f"course.{stage}"}
     assert_rerun_sends_nothing(remind_training, mailoutbox, today=today)
 
