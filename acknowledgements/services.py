@@ -2,11 +2,13 @@
 
 import datetime
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,14 +17,38 @@ from isms import audit
 from isms.audit import AuditAction
 from isms.clientip import client_ip
 from isms.exceptions import WorkflowError
-from isms.models import Audience, Department, PolicyDocument, PolicyRevision, RevisionStatus
+from isms.models import (
+    Audience,
+    Department,
+    PolicyDocument,
+    PolicyRevision,
+    RevisionStatus,
+    User,
+)
 from isms.notify import enqueue
+from isms.roles import AnyUser
 
 from . import access, tasks
 from .models import Acknowledgement, AcknowledgementCampaign
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+    from rest_framework.request import Request
 
-def open_campaign_on_publication(sender, revision, deadline=None, by=None, **kwargs):
+
+class AcknowledgedAt(TypedDict):
+    """The annotation of people_status(): when the person acknowledged, or None."""
+
+    acknowledged_at: datetime.datetime | None
+
+
+def open_campaign_on_publication(
+    sender: object,
+    revision: PolicyRevision,
+    deadline: datetime.date | None = None,
+    by: User | None = None,
+    **kwargs: Any,
+) -> AcknowledgementCampaign | None:
     """Receiver of isms.signals.revision_published: a material change asks its audience to
     acknowledge it again; an editorial one does not."""
     if not revision.is_material:
@@ -49,7 +75,13 @@ def open_campaign_on_publication(sender, revision, deadline=None, by=None, **kwa
 
 
 @transaction.atomic
-def change_deadline(revision_id, deadline, *, by, request=None):
+def change_deadline(
+    revision_id: int,
+    deadline: datetime.date | None,
+    *,
+    by: AnyUser,
+    request: "HttpRequest | Request | None" = None,
+) -> AcknowledgementCampaign:
     """Move the deadline of the campaign of revision `revision_id`. `deadline` is None when
     the date given was not one. Decided here, for the page and any other caller: who may
     (403) comes before which campaigns they see (404)."""
@@ -77,8 +109,10 @@ def change_deadline(revision_id, deadline, *, by, request=None):
     return campaign
 
 
-def in_audience_q(user, document_prefix="revision__document__"):
-    """Q for rows whose document concerns this person (seed 5: every member of staff)."""
+def in_audience_q(user: User, document_prefix: str = "revision__document__") -> Q:
+    """Q for rows whose document concerns this person (seed 5: every member of staff), who
+    belongs to a unit (pending_campaigns() asks for no one else)."""
+    assert user.section is not None
     through = PolicyDocument.audience_departments.through
     in_named_departments = through.objects.filter(
         policydocument_id=OuterRef(f"{document_prefix}pk"),
@@ -89,7 +123,7 @@ def in_audience_q(user, document_prefix="revision__document__"):
     )
 
 
-def pending_campaigns(user):
+def pending_campaigns(user: AnyUser) -> QuerySet[AcknowledgementCampaign]:
     """Open campaigns this person has not yet acknowledged: two joins, one query."""
     if not user.is_authenticated or not user.section_id or not user.is_active:
         return AcknowledgementCampaign.objects.none()
@@ -103,11 +137,13 @@ def pending_campaigns(user):
     )
 
 
-def must_acknowledge(user, revision):
+def must_acknowledge(user: AnyUser, revision: PolicyRevision) -> bool:
     return pending_campaigns(user).filter(revision=revision).exists()
 
 
-def acknowledge(user, revision, *, request=None):
+def acknowledge(
+    user: User, revision: PolicyRevision, *, request: "HttpRequest | Request | None" = None
+) -> tuple[Acknowledgement, bool]:
     """Record that `user` read `revision`. Returns (acknowledgement, created).
 
     Pressing the button twice, or two requests racing, leaves one record: the unique
@@ -147,7 +183,7 @@ def acknowledge(user, revision, *, request=None):
     return ack, created
 
 
-def last_acknowledged_before(user, revision):
+def last_acknowledged_before(user: User, revision: PolicyRevision) -> Acknowledgement | None:
     """The earlier revision of the same document this person last acknowledged, for the
     'what changed since you last read it' view."""
     return (
@@ -169,42 +205,42 @@ class SectionStatus:
     done: int
 
     @property
-    def pending(self):
+    def pending(self) -> int:
         return self.total - self.done
 
     @property
-    def percent(self):
+    def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 100
 
 
 @dataclass
 class DepartmentStatus:
     department: Department | None
-    sections: list = field(default_factory=list)
+    sections: list[SectionStatus] = field(default_factory=list)
 
     @property
-    def total(self):
+    def total(self) -> int:
         return sum(s.total for s in self.sections)
 
     @property
-    def done(self):
+    def done(self) -> int:
         return sum(s.done for s in self.sections)
 
     @property
-    def pending(self):
+    def pending(self) -> int:
         return self.total - self.done
 
     @property
-    def percent(self):
+    def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 100
 
 
-def audience_in_scope(revision, viewer):
+def audience_in_scope(revision: PolicyRevision, viewer: AnyUser) -> QuerySet[User]:
     """Members of the revision's audience in the units the viewer oversees."""
     return revision.document.audience_members().filter(section__in=access.sections_in_scope(viewer))
 
 
-def status_by_department(revision, viewer):
+def status_by_department(revision: PolicyRevision, viewer: AnyUser) -> list[DepartmentStatus]:
     """Per section counts of who has and has not acknowledged, grouped by department.
 
     Two queries whatever the number of staff: one aggregate over people, one for the
@@ -222,7 +258,7 @@ def status_by_department(revision, viewer):
     )
     counts = {row["section_id"]: row for row in rows}
     sections = Department.objects.filter(pk__in=counts).select_related("parent__parent")
-    grouped = {}
+    grouped: dict[int | None, DepartmentStatus] = {}
     # Department-level units (a head's own office) first, then sections in the city's order.
     for section in sorted(
         sections, key=lambda s: (s.parent_id or 0, s.kind == "section", s.sort_order, s.code)
@@ -234,7 +270,9 @@ def status_by_department(revision, viewer):
     return list(grouped.values())
 
 
-def people_status(revision, viewer):
+def people_status(
+    revision: PolicyRevision, viewer: AnyUser
+) -> "QuerySet[WithAnnotations[User, AcknowledgedAt]]":
     """People of the audience in the viewer's scope with the time they acknowledged (or
     None), ordered in SQL; the caller filters (filters.PeopleStatusFilter) and paginates."""
     acknowledged_at = Acknowledgement.objects.filter(
@@ -248,6 +286,6 @@ def people_status(revision, viewer):
     )
 
 
-def pending_panel(request):
+def pending_panel(request: HttpRequest) -> dict[str, Any]:
     """The home page's 'awaiting your acknowledgement' panel."""
     return {"pending": list(pending_campaigns(request.user)[:20]), "today": timezone.localdate()}

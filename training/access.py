@@ -1,10 +1,11 @@
 """Who may see and do what with courses: every decision of the pages and the services,
 named once. The role sets come from isms.roles."""
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from isms.models import DepartmentAncestor
 from isms.roles import (
+    AnyUser,
     departments_overseen,
     is_programme_office,
     oversees_any_department,
@@ -14,40 +15,43 @@ from isms.roles import (
 from .models import Course, CourseAudience, Enrolment
 
 
-def can_manage_courses(user):
+def can_manage_courses(user: AnyUser) -> bool:
     """The CISO's office and the programme admin write, preview and publish courses."""
     return is_programme_office(user)
 
 
-def can_follow_completion(user):
+def can_follow_completion(user: AnyUser) -> bool:
     """Department heads, section chiefs and the city-wide oversight roles."""
     return oversees_any_department(user)
 
 
-def can_take(user, enrolment):
+def can_take(user: AnyUser, enrolment: Enrolment) -> bool:
     return enrolment.user_id == user.pk
 
 
-def can_open_course(user, enrolment):
+def can_open_course(user: AnyUser, enrolment: Enrolment | None) -> bool:
     """A course is open to those enrolled in it; managers may preview any course."""
     return enrolment is not None or can_manage_courses(user)
 
 
-def can_read_certificate(user, enrolment):
+def can_read_certificate(user: AnyUser, enrolment: Enrolment) -> bool:
     """One's own; any for the city-wide oversight roles; those of the units one oversees."""
     return (
         enrolment.user_id == user.pk
         or reads_citywide(user)
-        or departments_overseen(user).filter(pk=enrolment.user.section_id).exists()
+        or (
+            enrolment.user.section_id is not None
+            and departments_overseen(user).filter(pk=enrolment.user.section_id).exists()
+        )
     )
 
 
-def enrolments_in_scope(course, viewer):
+def enrolments_in_scope(course: Course, viewer: AnyUser) -> QuerySet[Enrolment]:
     """Enrolments of the course among the people of the units the viewer oversees."""
     return Enrolment.objects.filter(course=course, user__section__in=departments_overseen(viewer))
 
 
-def courses_followed_by(viewer):
+def courses_followed_by(viewer: AnyUser) -> QuerySet[Course]:
     """Published courses whose completion the viewer may follow: every course for the
     city-wide oversight roles; for a head or chief, the courses for all staff and those
     whose audience reaches the units they oversee (never the title of another department's

@@ -2,12 +2,15 @@
 
 import datetime
 import io
+from typing import TYPE_CHECKING, Any
 
-from celery import current_app
+# Celery ships no annotations (and celery-types is not in the lock): current_app is Any.
+from celery import current_app  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,16 +19,20 @@ from isms.audit import AuditAction
 from isms.eras import fiscal_year, to_era
 from isms.models import RoleAssignment, User, subtree_ids
 from isms.notify import enqueue
+from isms.roles import AnyUser
 
 from . import access
 from .models import Attempt, Course, CourseAudience, Enrolment
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
 
 # Queued by name: the jobs (tasks.py) call these services, so importing them here would
 # close a circle.
 NOTIFY_COURSE_PUBLISHED = "training.tasks.notify_course_published"
 
 
-def audience_users(course):
+def audience_users(course: Course) -> QuerySet[User]:
     """Active staff the course is for, as a queryset (SQL, no list of ids)."""
     people = User.objects.filter(is_active=True, section__isnull=False)
     if course.audience == CourseAudience.ROLES:
@@ -36,7 +43,7 @@ def audience_users(course):
     return people
 
 
-def _due_on(course, user, today):
+def _due_on(course: Course, user: User, today: datetime.date) -> datetime.date:
     """A new member of staff has their own period; everyone else the course deadline."""
     if course.for_new_staff and user.joined_on:
         return user.joined_on + datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
@@ -49,7 +56,7 @@ def _due_on(course, user, today):
     return course.deadline
 
 
-def sync_enrolments(course=None, today=None):
+def sync_enrolments(course: Course | None = None, today: datetime.date | None = None) -> int:
     """Enrol everyone in the audience of the published courses of this fiscal year who is
     not enrolled yet: the whole audience at publication, and each newcomer later. Courses
     for new staff go to people who joined within the last NEW_STAFF_COURSE_DAYS days.
@@ -81,7 +88,9 @@ def sync_enrolments(course=None, today=None):
 
 
 @transaction.atomic
-def publish_course(course, *, by, request=None):
+def publish_course(
+    course: Course, *, by: AnyUser, request: "HttpRequest | Request | None" = None
+) -> Course:
     if not access.can_manage_courses(by):
         raise PermissionDenied(_("Only the CISO's office publishes courses."))
     course = Course.objects.select_for_update().get(pk=course.pk)
@@ -102,7 +111,7 @@ def publish_course(course, *, by, request=None):
     return course
 
 
-def grade(course, answers):
+def grade(course: Course, answers: dict[int, int]) -> int:
     """Score in percent for {question_id: choice_id}; 100 for a course without a quiz."""
     questions = list(course.questions.prefetch_related("choices"))
     if not questions:
@@ -116,7 +125,14 @@ def grade(course, answers):
 
 
 @transaction.atomic
-def submit_attempt(enrolment, answers, *, by, started_at=None, request=None):
+def submit_attempt(
+    enrolment: Enrolment,
+    answers: dict[int, int],
+    *,
+    by: AnyUser,
+    started_at: datetime.datetime | None = None,
+    request: "HttpRequest | Request | None" = None,
+) -> Attempt:
     if not access.can_take(by, enrolment):
         raise PermissionDenied(_("You can only take your own courses."))
     enrolment = Enrolment.objects.select_for_update().select_related("course").get(pk=enrolment.pk)
@@ -152,7 +168,7 @@ def submit_attempt(enrolment, answers, *, by, started_at=None, request=None):
     return attempt
 
 
-def completion_by_section(course, viewer):
+def completion_by_section(course: Course, viewer: AnyUser) -> list[dict[str, Any]]:
     """Per section: enrolled, completed. One aggregate query, within what the viewer
     oversees."""
     return list(
@@ -163,13 +179,14 @@ def completion_by_section(course, viewer):
     )
 
 
-def certificate_pdf(enrolment):
+def certificate_pdf(enrolment: Enrolment) -> bytes:
     """A one-page completion certificate. Japanese text uses a CID font that every PDF
     reader has, so nothing is embedded or fetched."""
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
+    # reportlab ships no annotations either: what it gives is read as Any.
+    from reportlab.lib.pagesizes import A4, landscape  # type: ignore[import-untyped]
+    from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped]
+    from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
 
     font = "HeiseiKakuGo-W5"
     if font not in pdfmetrics.getRegisteredFontNames():
@@ -179,7 +196,7 @@ def certificate_pdf(enrolment):
     width, height = landscape(A4)
     user, course = enrolment.user, enrolment.course
     completed = timezone.localtime(enrolment.completed_at).date()
-    section = user.section.path_name if user.section_id else ""
+    section = user.section.path_name if user.section is not None else ""
     pdf.setTitle(f"修了証 {course.title} {user.get_username()}")
     pdf.setFont(font, 36)
     pdf.drawCentredString(width / 2, height - 120, "修 了 証")
