@@ -65,6 +65,11 @@ class AuditAction(models.TextChoices):
     REVISION_ACKNOWLEDGED = "revision.acknowledged", _("Revision acknowledged")
     COURSE_PUBLISHED = "course.published", _("Course published")
     COURSE_COMPLETED = "course.completed", _("Course completed")
+    # Sign-in and accounts (isms)
+    SIGNIN_SUCCEEDED = "signin.succeeded", _("Signed in")
+    SIGNIN_FAILED = "signin.failed", _("Sign-in failed")
+    SIGNIN_LOCKED_OUT = "signin.locked_out", _("Sign-in locked out")
+    SIGNED_OUT = "signin.signed_out", _("Signed out")
 
 
 class AuditEventQuerySet(models.QuerySet):

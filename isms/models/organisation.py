@@ -258,6 +258,16 @@ class User(AbstractUser):
         default="ja",
         help_text=_("Language of the mail and notifications the person receives."),
     )
+    # 職員番号: how the personnel system, the directory and the identity provider name the
+    # same person (isms.accounts matches a first sign-in by it).
+    staff_number = models.CharField(
+        _("staff number"),
+        max_length=32,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The staff number (職員番号) of the personnel system."),
+    )
     joined_on = models.DateField(
         _("joined on"),
         null=True,

@@ -148,6 +148,24 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_CLIENT_IP_CALLABLE = "isms.clientip.client_ip"
 
+# Sign-in through the directory or the identity provider (isms/accounts.py): a person the
+# portal does not know yet is refused unless this is on (the personnel import creates them).
+SIGNIN_CREATE_UNKNOWN_PEOPLE = env.bool("SIGNIN_CREATE_UNKNOWN_PEOPLE", default=False)
+# How the audit trail names each way in (the session's authentication backend).
+SIGNIN_METHOD_NAMES = {
+    "django.contrib.auth.backends.ModelBackend": "local",
+}
+
+# Multi-factor authentication (isms/second_factor.py): who must use a second factor, and
+# how recent it must be for publishing, role changes, closing findings and API tokens.
+MFA_ENABLED = env.bool("MFA_ENABLED", default=True)
+MFA_REQUIRED_ROLES = env.list(
+    "MFA_REQUIRED_ROLES",
+    default=["programme_admin", "ciso", "auditor", "department_head", "section_chief"],
+)
+MFA_REQUIRED_FOR_ADMIN = env.bool("MFA_REQUIRED_FOR_ADMIN", default=True)
+MFA_STEP_UP_MINUTES = env.int("MFA_STEP_UP_MINUTES", default=15)
+
 GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: anonymous visitors hold no rights
 
