@@ -1,7 +1,9 @@
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# python-ldap (the directory sign-in) is built from source against OpenLDAP's headers.
 RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    gcc libldap2-dev libsasl2-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # The runtime lock (bin/lock), each file checked against its hash, in a layer of its own.

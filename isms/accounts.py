@@ -120,11 +120,13 @@ def _record_sign_out(sender, request, user, **kwargs):
 @receiver(user_login_failed)
 def _record_failed_sign_in(sender, credentials, request=None, **kwargs):
     # credentials come cleansed (the password masked); only the name given is kept.
-    audit.record(
-        AuditAction.SIGNIN_FAILED,
-        request=request,
-        data={"username": str(credentials.get("username", ""))[:150]},
-    )
+    data = {"username": str(credentials.get("username", ""))[:150]}
+    # Why, when a backend said so (the directory's, isms/ldap_signin.py: refused, disabled,
+    # unreachable); a wrong password has no reason beyond itself.
+    reason = getattr(request, "sign_in_failure_reason", "")
+    if reason:
+        data["reason"] = reason
+    audit.record(AuditAction.SIGNIN_FAILED, request=request, data=data)
 
 
 @receiver(user_locked_out)

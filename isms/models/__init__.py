@@ -1,4 +1,5 @@
 from .audit import AuditAction, AuditEvent
+from .directory import DirectoryRoleGrant
 from .imports import ImportJob, ImportStatus
 from .notifications import Notification, SentReminder
 from .organisation import (
@@ -41,6 +42,7 @@ __all__ = [
     "DepartmentGroupObjectPermission",
     "DepartmentKind",
     "DepartmentUserObjectPermission",
+    "DirectoryRoleGrant",
     "DocumentKind",
     "PolicyDocument",
     "PolicyRevision",

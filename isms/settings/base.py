@@ -156,6 +156,51 @@ SIGNIN_METHOD_NAMES = {
     "django.contrib.auth.backends.ModelBackend": "local",
 }
 
+# Directory sign-in (LDAP / Active Directory, isms/ldap_signin.py; README, "Signing in with
+# the city's directory"). Off unless LDAP_SERVER_URI is set; then the directory is asked
+# before the local passwords, which stay for the break-glass admin. The defaults suit Active
+# Directory; plain values here, so that the portal imports python-ldap only when it is on.
+LDAP_SERVER_URI = env("LDAP_SERVER_URI", default="")
+LDAP_START_TLS = env.bool("LDAP_START_TLS", default=False)
+LDAP_CA_FILE = env("LDAP_CA_FILE", default="")
+# A directory that does not answer costs a sign-in this many seconds at most.
+LDAP_TIMEOUT_SECONDS = env.int("LDAP_TIMEOUT_SECONDS", default=5)
+# Bind as the person ("uid=%(user)s,ou=people,dc=city,dc=example"), or, when empty, search
+# for them with the service account and then bind as them.
+LDAP_USER_DN_TEMPLATE = env("LDAP_USER_DN_TEMPLATE", default="")
+LDAP_BIND_DN = env("LDAP_BIND_DN", default="")
+LDAP_BIND_PASSWORD = env("LDAP_BIND_PASSWORD", default="")
+LDAP_USER_SEARCH_BASE = env("LDAP_USER_SEARCH_BASE", default="")
+LDAP_USER_SEARCH_FILTER = env("LDAP_USER_SEARCH_FILTER", default="(sAMAccountName=%(user)s)")
+LDAP_ATTR_USERNAME = env("LDAP_ATTR_USERNAME", default="sAMAccountName")
+LDAP_ATTR_DISPLAY_NAME = env("LDAP_ATTR_DISPLAY_NAME", default="displayName")
+LDAP_ATTR_EMAIL = env("LDAP_ATTR_EMAIL", default="mail")
+LDAP_ATTR_STAFF_NUMBER = env("LDAP_ATTR_STAFF_NUMBER", default="employeeID")
+LDAP_ATTR_SECTION_CODE = env("LDAP_ATTR_SECTION_CODE", default="department")
+# A disabled account: Active Directory's userAccountControl with bit 0x2 set, or an entry
+# that LDAP_DISABLED_FILTER matches (empty: no such filter).
+LDAP_ACCOUNT_CONTROL_ATTR = env("LDAP_ACCOUNT_CONTROL_ATTR", default="userAccountControl")
+LDAP_DISABLED_FILTER = env("LDAP_DISABLED_FILTER", default="")
+# Groups that give roles: "group DN=role" pairs separated by ";" (empty: no role comes from
+# the directory).
+LDAP_GROUP_SEARCH_BASE = env("LDAP_GROUP_SEARCH_BASE", default="")
+LDAP_GROUP_SEARCH_FILTER = env(
+    "LDAP_GROUP_SEARCH_FILTER", default="(|(objectClass=group)(objectClass=groupOfNames))"
+)
+LDAP_GROUP_ROLES = {
+    group.strip(): role.strip()
+    for group, _separator, role in (
+        pair.rpartition("=") for pair in env("LDAP_GROUP_ROLES", default="").split(";")
+    )
+    if group.strip()
+}
+if LDAP_SERVER_URI:
+    AUTHENTICATION_BACKENDS.insert(
+        AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend"),
+        "isms.ldap_signin.DirectoryBackend",
+    )
+SIGNIN_METHOD_NAMES["isms.ldap_signin.DirectoryBackend"] = "ldap"
+
 # Multi-factor authentication (isms/second_factor.py): who must use a second factor, and
 # how recent it must be for publishing, role changes, closing findings and API tokens.
 MFA_ENABLED = env.bool("MFA_ENABLED", default=True)
