@@ -104,7 +104,9 @@ def test_a_person_without_staff_number_in_the_directory_is_matched_by_login_name
 def test_a_person_the_portal_does_not_know_is_refused_with_words_saying_so(client, directory, db):
     response = sign_in(client, "newcomer")
     assert response.status_code == 200
-    assert in_japanese(ldap_signin.NOT_REGISTERED) in response.content.decode()
+    page = response.content.decode()
+    assert in_japanese(ldap_signin.NOT_REGISTERED) in page
+    assert "ディレクトリのアカウントはポータルに登録されていません" in page
     assert signed_in_as(client) is None
     assert not User.objects.filter(username="newcomer").exists()
     assert failures() == [
@@ -187,7 +189,9 @@ def test_when_the_directory_is_down_the_page_says_so_and_the_local_admin_still_s
     with stopped(directory):
         response = sign_in(client, "staff_joho")
         assert response.status_code == 200
-        assert in_japanese(ldap_signin.UNREACHABLE) in response.content.decode()
+        page = response.content.decode()
+        assert in_japanese(ldap_signin.UNREACHABLE) in page
+        assert "市のディレクトリにいま接続できません" in page
         assert signed_in_as(client) is None
         assert failures() == [{"username": "staff_joho", "reason": "directory unreachable"}]
 
