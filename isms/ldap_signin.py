@@ -137,6 +137,8 @@ class DirectoryBackend(LDAPBackend):
     """django-auth-ldap, configured by the LDAP_* settings, finding people through
     isms.accounts.person_for_sign_in."""
 
+    _settings: LDAPSettings | None = None
+
     @property
     def settings(self) -> LDAPSettings:
         if self._settings is None:
@@ -246,20 +248,24 @@ def sync_directory_roles(
         key = (grant.assignment.role, grant.assignment.department_id)
         if wanted.pop(key, None) is None:
             revoke_role(grant.assignment, request=request)
-    for (role, department_id), group_dn in wanted.items():
-        if RoleAssignment.objects.filter(
-            user=person, role=role, department_id=department_id
-        ).exists():
+    for (given, department_id), group_dn in wanted.items():
+        department = person.section if department_id else None
+        if RoleAssignment.objects.filter(user=person, role=given, department=department).exists():
             # Given on the role page: the directory neither claims it nor ever takes it.
             continue
-        assignment = assign_role(
-            person, role, person.section if department_id else None, request=request
-        )
+        assignment = assign_role(person, given, department, request=request)
         DirectoryRoleGrant.objects.create(assignment=assignment, group_dn=group_dn)
 
 
 @receiver(ldap_error, sender=DirectoryBackend)
-def _directory_error(sender, context, user, request, exception, **kwargs):
+def _directory_error(
+    sender: type,
+    context: str,
+    user: Any,
+    request: HttpRequest | None,
+    exception: Exception,
+    **kwargs: Any,
+) -> None:
     if isinstance(exception, ldap.SERVER_DOWN | ldap.TIMEOUT | ldap.CONNECT_ERROR):
         logger.error("the directory cannot be reached (%s): %s", context, exception)
         _note(request, UNREACHABLE, "directory unreachable")
