@@ -3,6 +3,10 @@ OpenLDAP server (tests/ldap_server.py), the directory's password, the person mat
 updated as isms.accounts says, a disabled directory account refused, roles from directory
 groups, and a directory that is down or hangs, when local accounts still sign in."""
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 from django.conf import settings as django_settings
@@ -27,6 +31,7 @@ from .ldap_server import (
 )
 
 BACKEND = "isms.ldap_signin.DirectoryBackend"
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def sign_in(client, username, password=DIRECTORY_PASSWORD):
@@ -282,3 +287,60 @@ def test_without_a_directory_nothing_changes(db):
     # The test settings, like the demo, set no LDAP_SERVER_URI.
     assert django_settings.LDAP_SERVER_URI == ""
     assert BACKEND not in django_settings.AUTHENTICATION_BACKENDS
+
+
+def test_start_tls_with_the_city_ca_signs_in(client, directory, settings, people):
+    settings.LDAP_START_TLS = True
+    settings.LDAP_CA_FILE = directory.cafile
+    sign_in(client, "staff_joho")
+    assert signed_in_as(client) == people["staff"]
+
+
+def test_a_directory_whose_certificate_the_ca_file_does_not_vouch_for_is_not_trusted(
+    client, directory, settings, people
+):
+    settings.LDAP_START_TLS = True
+    settings.LDAP_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+    response = sign_in(client, "staff_joho")
+    assert signed_in_as(client) is None
+    assert in_japanese(ldap_signin.UNREACHABLE) in response.content.decode()
+
+
+def test_a_login_name_with_filter_characters_finds_nobody(client, directory, settings, db):
+    settings.LDAP_USER_DN_TEMPLATE = ""
+    settings.LDAP_BIND_DN = SERVICE_DN
+    settings.LDAP_BIND_PASSWORD = SERVICE_PASSWORD
+    for name in ("*", "staff_*", "staff_joho)(uid=*"):
+        sign_in(client, name)
+        assert signed_in_as(client) is None
+
+
+def test_the_directory_is_switched_on_by_ldap_server_uri_alone():
+    def settings_with(**environment):
+        script = (
+            "import json; from isms.settings import base; "
+            "print(json.dumps([base.AUTHENTICATION_BACKENDS, base.LDAP_GROUP_ROLES]))"
+        )
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("LDAP_") and key != "DJANGO_SETTINGS_MODULE"
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**env, **environment},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=django_settings.BASE_DIR,
+        )
+        return json.loads(result.stdout)
+
+    backends, roles = settings_with()
+    assert BACKEND not in backends and roles == {}
+    backends, roles = settings_with(
+        LDAP_SERVER_URI="ldaps://dc1.city.local",
+        LDAP_GROUP_ROLES=f"{AUDITORS}=auditor; {CHIEFS}=section_chief",
+    )
+    assert backends.index(BACKEND) == backends.index(MODEL_BACKEND) - 1
+    assert roles == {AUDITORS: "auditor", CHIEFS: "section_chief"}
