@@ -25,7 +25,6 @@ from typing import Any
 import ldap
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import ImproperlyConfigured
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -227,10 +226,14 @@ def sync_directory_roles(
         try:
             role = Role(name)
         except ValueError:
-            raise ImproperlyConfigured(
-                f"LDAP_GROUP_ROLES maps {group_dn} to {name!r}, which is not a role "
-                f"({', '.join(Role.values)})"
-            ) from None
+            # The safe way to be wrong: the person signs in without the role.
+            logger.error(
+                "LDAP_GROUP_ROLES maps %s to %r, which is not a role (%s)",
+                group_dn,
+                name,
+                ", ".join(Role.values),
+            )
+            continue
         if _normal(group_dn) not in member_of:
             continue
         if role in GLOBAL_ROLES:

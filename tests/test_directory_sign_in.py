@@ -344,3 +344,13 @@ def test_the_directory_is_switched_on_by_ldap_server_uri_alone():
     )
     assert backends.index(BACKEND) == backends.index(MODEL_BACKEND) - 1
     assert roles == {AUDITORS: "auditor", CHIEFS: "section_chief"}
+
+
+def test_a_group_mapped_to_no_such_role_gives_nothing_and_says_so_in_the_log(
+    client, directory, settings, people, caplog
+):
+    settings.LDAP_GROUP_ROLES = {AUDITORS: "emperor"}
+    sign_in(client, "staff_somuka")
+    assert signed_in_as(client) == people["staff_somuka"]
+    assert not people["staff_somuka"].role_assignments.exists()
+    assert "'emperor', which is not a role" in caplog.text
