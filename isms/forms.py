@@ -102,6 +102,23 @@ class LoginForm(AuthenticationForm):
             validators.MaxLengthValidator(MAX_PASSWORD_LENGTH)
         )
 
+    def get_invalid_login_error(self):
+        # The right password of a person whose portal password LOCAL_PASSWORDS switched off
+        # (isms.local_signin): say so, rather than let them guess at "wrong password".
+        from .local_signin import refused_local_password
+
+        if refused_local_password(self.request):
+            self.local_password_off = True
+            return forms.ValidationError(
+                _(
+                    "Signing in with a portal password is switched off for this account. "
+                    "Sign in with your directory account or through the city's identity "
+                    "provider."
+                ),
+                code="local_password_off",
+            )
+        return super().get_invalid_login_error()
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
