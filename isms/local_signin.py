@@ -24,15 +24,12 @@ from django.utils import translation
 
 from . import audit, sessions
 from .clientip import client_ip
-from .forms import MAX_PASSWORD_LENGTH
+from .forms import LOCAL_PASSWORD_REFUSED, MAX_PASSWORD_LENGTH
 from .models import AuditAction, User
 
 logger = logging.getLogger(__name__)
 
 POLICIES = ("all", "superusers", "listed")
-# Set on the request by the backend when the password was right but is not accepted for
-# this person: the login form then says why instead of "wrong password".
-REFUSED_FLAG = "local_password_refused"
 
 
 def local_password_allowed(user: User) -> bool:
@@ -75,17 +72,13 @@ class LocalPasswordBackend(ModelBackend):
             return None
         if not local_password_allowed(user):
             if request is not None:
-                setattr(request, REFUSED_FLAG, True)
+                # The login form then says why, instead of "wrong password".
+                setattr(request, LOCAL_PASSWORD_REFUSED, True)
             return None
         return user
 
     def user_can_authenticate(self, user):
         return super().user_can_authenticate(user) and local_password_allowed(user)
-
-
-def refused_local_password(request: HttpRequest | None) -> bool:
-    """Whether the last authenticate() of this request met a right but refused password."""
-    return bool(getattr(request, REFUSED_FLAG, False))
 
 
 # Password change and reset ----------------------------------------------------------------
