@@ -24,6 +24,9 @@ MAX_ID = 2**63 - 1
 MAX_INTEGER = 2**31 - 1
 # Far beyond any password a person types; hashing megabytes would tie up a worker.
 MAX_PASSWORD_LENGTH = 1024
+# Set on the request by isms.local_signin.LocalPasswordBackend when the password was right
+# but LOCAL_PASSWORDS does not accept it for this person.
+LOCAL_PASSWORD_REFUSED = "local_password_refused"
 EARLIEST_DATE = datetime.date(1900, 1, 1)
 LATEST_DATE = datetime.date(2199, 12, 31)
 
@@ -101,6 +104,21 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].validators.append(
             validators.MaxLengthValidator(MAX_PASSWORD_LENGTH)
         )
+
+    def get_invalid_login_error(self):
+        # The right password of a person whose portal password LOCAL_PASSWORDS switched off
+        # (isms.local_signin): say so, rather than let them guess at "wrong password".
+        if getattr(self.request, LOCAL_PASSWORD_REFUSED, False):
+            self.local_password_off = True
+            return forms.ValidationError(
+                _(
+                    "Signing in with a portal password is switched off for this account. "
+                    "Sign in with your directory account or through the city's identity "
+                    "provider."
+                ),
+                code="local_password_off",
+            )
+        return super().get_invalid_login_error()
 
 
 class DateInput(forms.DateInput):

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .forms import LoginForm
-from .views import home, imports, manage, notifications, policy
+from .views import account, home, imports, manage, notifications, policy
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -40,6 +40,33 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Local accounts and sessions (isms/views/account.py)
+    path("accounts/", account.account, name="account"),
+    path("accounts/password/change/", account.password_change, name="password_change"),
+    path(
+        "accounts/password/change/done/",
+        account.password_change_done,
+        name="password_change_done",
+    ),
+    path("accounts/password/reset/", account.password_reset, name="password_reset"),
+    path("accounts/password/reset/sent/", account.password_reset_done, name="password_reset_done"),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        account.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        account.password_reset_complete,
+        name="password_reset_complete",
+    ),
+    path("accounts/sessions/", account.session_list, name="account-sessions"),
+    path("accounts/sessions/<int:pk>/end/", account.session_end, name="account-session-end"),
+    path(
+        "accounts/sessions/end-others/",
+        account.sessions_end_others,
+        name="account-sessions-end-others",
+    ),
     path("i18n/setlang/", home.set_language, name="set_language"),
     path("api/", include("isms.api.urls")),
     path("admin/", admin.site.urls),

@@ -16,10 +16,14 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.messages import get_messages
 from django.db import connection
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from audits import services as audit_services
 from audits.models import Answer, Finding
@@ -42,9 +46,20 @@ OUTSIDE = ("admin/", "api/", "static/")
 
 
 @pytest.fixture
-def world(people, documents, register, org, settings, tmp_path):
+def world(client, people, documents, register, org, settings, tmp_path):
     """One of everything a form acts on, and the page (with its URL) that shows it."""
     settings.MEDIA_ROOT = tmp_path
+    # A second session of staff's, for the session list's forms; and a reset link followed
+    # by the test's client, whose session then holds the token the set-password form needs.
+    Client().force_login(people["staff"])
+    reset_link = reverse(
+        "password_reset_confirm",
+        args=[
+            urlsafe_base64_encode(force_bytes(people["staff"].pk)),
+            default_token_generator.make_token(people["staff"]),
+        ],
+    )
+    set_password = client.get(reset_link)["Location"]
     admin = people["admin"]
     draft = policy_actions.create_draft(
         documents["standard"], by=admin, body="## 第1章\n\n改定案", change_summary="改定"
@@ -111,6 +126,7 @@ def world(people, documents, register, org, settings, tmp_path):
         "answer": answer,
         "finding": f"/audits/findings/{finding.pk}/",
         "finding_obj": finding,
+        "set_password": set_password,
     }
 
 
@@ -150,6 +166,11 @@ FORMS = {
     "audit-finding-action": ("head", "finding"),
     "audit-finding-list": ("auditor", "/audits/findings/"),
     "audit-policy-backlog": ("admin", "/audits/policy-review/"),
+    "password_change": ("staff", "/accounts/password/change/"),
+    "password_reset": ("anonymous", "/accounts/password/reset/"),
+    "password_reset_confirm": ("anonymous", "set_password"),
+    "account-session-end": ("staff", "/accounts/sessions/"),
+    "account-sessions-end-others": ("staff", "/accounts/sessions/"),
 }
 # Pages and downloads that no form is sent to (links and query strings are covered by
 # the forms above where a form builds them).
@@ -180,6 +201,11 @@ NO_FORM = {
     "audit-cycle",
     "audit-cycle-report",
     "audit-evidence",
+    "account",
+    "account-sessions",
+    "password_change_done",
+    "password_reset_done",
+    "password_reset_complete",
 }
 
 

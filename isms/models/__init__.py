@@ -23,6 +23,7 @@ from .policy import (
     PolicyRevision,
     RevisionStatus,
 )
+from .sessions import SignedInSession
 
 # What apps may use of the core's models: import them from isms.models, never from its
 # submodules (tests/test_import_rules.py).
@@ -49,6 +50,7 @@ __all__ = [
     "RevisionStatus",
     "Role",
     "RoleAssignment",
+    "SignedInSession",
     "User",
     "department_id_of",
     "subtree_ids",

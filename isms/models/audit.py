@@ -70,6 +70,10 @@ class AuditAction(models.TextChoices):
     SIGNIN_FAILED = "signin.failed", _("Sign-in failed")
     SIGNIN_LOCKED_OUT = "signin.locked_out", _("Sign-in locked out")
     SIGNED_OUT = "signin.signed_out", _("Signed out")
+    # Local accounts and sessions (isms.local_signin, isms.sessions)
+    PASSWORD_CHANGED = "account.password_changed", _("Password changed")
+    PASSWORD_RESET = "account.password_reset", _("Password reset by e-mail")
+    SESSIONS_ENDED = "account.sessions_ended", _("Sessions signed out")
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Keeps each signed-in session's "last seen" for the person's session list.
+    "isms.sessions.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -116,7 +118,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "isms.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "isms.local_signin.LocalPasswordBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [
@@ -154,6 +156,7 @@ SIGNIN_CREATE_UNKNOWN_PEOPLE = env.bool("SIGNIN_CREATE_UNKNOWN_PEOPLE", default=
 # How the audit trail names each way in (the session's authentication backend).
 SIGNIN_METHOD_NAMES = {
     "django.contrib.auth.backends.ModelBackend": "local",
+    "isms.local_signin.LocalPasswordBackend": "local",
 }
 
 # Directory sign-in (LDAP / Active Directory, isms/ldap_signin.py; README, "Signing in with
@@ -196,10 +199,26 @@ LDAP_GROUP_ROLES = {
 }
 if LDAP_SERVER_URI:
     AUTHENTICATION_BACKENDS.insert(
-        AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend"),
+        AUTHENTICATION_BACKENDS.index("isms.local_signin.LocalPasswordBackend"),
         "isms.ldap_signin.DirectoryBackend",
     )
 SIGNIN_METHOD_NAMES["isms.ldap_signin.DirectoryBackend"] = "ldap"
+
+# Local accounts (isms/local_signin.py): who may still sign in with a portal password when
+# the city signs staff in through its directory or identity provider. "all" (the demo),
+# "superusers" (and the login names in LOCAL_PASSWORD_USERS: the break-glass admin) or
+# "listed" (only those names).
+LOCAL_PASSWORDS = env("LOCAL_PASSWORDS", default="all")
+if LOCAL_PASSWORDS not in ("all", "superusers", "listed"):
+    raise ImproperlyConfigured("LOCAL_PASSWORDS must be all, superusers or listed (see README).")
+LOCAL_PASSWORD_USERS = env.list("LOCAL_PASSWORD_USERS", default=[])
+# Password reset by e-mail: requests allowed per address and per client address within
+# the window, known addresses or not.
+PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=3)
+PASSWORD_RESET_PER_IP = env.int("PASSWORD_RESET_PER_IP", default=20)
+PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
+# How long a reset link stays valid (Django's setting, in seconds): one hour, not three days.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
 
 # Multi-factor authentication (isms/second_factor.py): who must use a second factor, and
 # how recent it must be for publishing, role changes, closing findings and API tokens.
