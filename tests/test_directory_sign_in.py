@@ -31,7 +31,7 @@ from .ldap_server import (
 )
 
 BACKEND = "isms.ldap_signin.DirectoryBackend"
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+LOCAL_BACKEND = "isms.local_signin.LocalPasswordBackend"
 
 
 def sign_in(client, username, password=DIRECTORY_PASSWORD):
@@ -342,7 +342,7 @@ def test_the_directory_is_switched_on_by_ldap_server_uri_alone():
         LDAP_SERVER_URI="ldaps://dc1.city.local",
         LDAP_GROUP_ROLES=f"{AUDITORS}=auditor; {CHIEFS}=section_chief",
     )
-    assert backends.index(BACKEND) == backends.index(MODEL_BACKEND) - 1
+    assert backends.index(BACKEND) == backends.index(LOCAL_BACKEND) - 1
     assert roles == {AUDITORS: "auditor", CHIEFS: "section_chief"}
 
 
