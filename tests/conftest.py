@@ -22,6 +22,7 @@ from . import shared_data
 from .browser import browser, documents_live, log_in, people_live  # noqa: F401 - fixtures
 from .db_guards import flush_past_the_truncate_guard  # noqa: F401 - fixture (autouse)
 from .factories import PASSWORD
+from .oidc_server import oidc_provider, oidc_settings  # noqa: F401 - fixtures
 from .shared_data import publish
 from .worker import worker  # noqa: F401 - fixture
 

@@ -45,8 +45,15 @@ const provider = new Provider(issuer, {
   // Every authorisation request must carry a PKCE challenge (S256, the only method this
   // version of the provider accepts), not only those of public clients.
   pkce: { required: () => true },
+  // How the person signed in (acr, amr) goes into every ID token, as a city's provider
+  // that tells its relying parties about MFA does.
   claims: {
-    openid: ['sub'],
+    acr: null,
+    amr: null,
+    auth_time: null,
+    sid: null,
+    iss: null,
+    openid: ['sub', 'acr', 'amr', 'auth_time'],
     email: ['email', 'email_verified'],
     profile: ['name', 'preferred_username', 'staff_number', 'section'],
   },
