@@ -23,9 +23,7 @@ def form_of(page):
     action = unescape(re.search(r'<form[^>]*action="([^"]*)"', page.text).group(1))
     fields = {
         unescape(name): unescape(value)
-        for name, value in re.findall(
-            r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page.text
-        )
+        for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page.text)
     }
     return urljoin(page.url, action), fields
 
@@ -217,9 +215,7 @@ def test_a_password_only_sign_in_at_the_provider_is_no_second_factor(
     assert second_factor.SESSION_AT not in portal_session(browser)
 
 
-def test_an_acr_counts_only_when_the_installation_lists_it(
-    oidc_settings, people_live, live_server
-):
+def test_an_acr_counts_only_when_the_installation_lists_it(oidc_settings, people_live, live_server):
     oidc_settings.OIDC_MFA_ACR_VALUES = []
     oidc_settings.OIDC_MFA_AMR_VALUES = ["hwk"]  # the provider says pwd + otp
     chief = people_live["chief"]
