@@ -180,6 +180,9 @@ NO_FORM = {
     "audit-cycle",
     "audit-cycle-report",
     "audit-evidence",
+    # OpenID Connect sign-in (a link, and the provider's redirect back).
+    "oidc-signin",
+    "oidc-callback",
 }
 
 
