@@ -3,14 +3,21 @@ certified provider on loopback (tests/oidc_server.py), the authorisation-code fl
 PKCE, the directory's matching rules, the provider's second factor, and logout at both
 ends."""
 
+import copy
+import json
+import os
 import re
+import subprocess
+import sys
 from html import unescape
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from isms import second_factor
 from isms.models import AuditAction, AuditEvent, User
@@ -312,3 +319,71 @@ def test_a_local_password_still_works_when_the_provider_is_unreachable(client, s
     page = client.get(reverse("oidc-signin"), follow=True)
     assert page.redirect_chain[-1][0] == reverse("login")
     assert "接続できません" in page.content.decode()
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_member_of_staff_signs_in_with_the_button_and_out_at_both_ends(
+    oidc_settings, oidc_provider, staff, browser, live_server
+):
+    # As isms/settings/base.py allows when OIDC_ISSUER is set: the logout form's redirect
+    # to the provider (the settings of this test run were read without a provider).
+    policy = copy.deepcopy(oidc_settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"].append(oidc_provider.issuer)
+    oidc_settings.CONTENT_SECURITY_POLICY = policy
+    context = browser.new_context(
+        base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo"
+    )
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.get_by_role("link", name="テスト県共通認証でサインイン").click()
+        expect(page).to_have_url(re.compile(rf"^{re.escape(oidc_provider.issuer)}/interaction/"))
+        page.fill("input[name=login]", "joho.taro")
+        page.fill("input[name=password]", ACCOUNTS["joho.taro"]["password"])
+        page.click("form button[type=submit]")
+        expect(page).to_have_url(f"{live_server.url}/")
+        expect(page.get_by_test_id("current-user")).to_be_visible()
+
+        page.click('form[action="/accounts/logout/"] button')
+        expect(page).to_have_url(re.compile(rf"^{re.escape(oidc_provider.issuer)}/session/end"))
+        page.click("button[name=logout][value=yes]")
+        expect(page).to_have_url(f"{live_server.url}/policy/")
+        expect(page.get_by_test_id("current-user")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def settings_with(environment):
+    """The portal's settings as a fresh process reads them from `environment`."""
+    program = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'backends': s.AUTHENTICATION_BACKENDS, "
+        "'form_action': [str(v) for v in s.CONTENT_SECURITY_POLICY['DIRECTIVES']"
+        "['form-action']]}))"
+    )
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OIDC_")},
+        "DJANGO_SETTINGS_MODULE": "isms.settings.test",
+        **environment,
+    }
+    output = subprocess.run(
+        [sys.executable, "-c", program],
+        env=environment,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.splitlines()[-1])
+
+
+def test_the_environment_switches_the_provider_on_and_lets_logout_reach_it():
+    on = settings_with(
+        {"OIDC_ISSUER": "https://login.pref.example.jp/realms/city", "OIDC_CLIENT_ID": "isms"}
+    )
+    assert "isms.oidc_signin.ProviderBackend" in on["backends"]
+    assert "https://login.pref.example.jp" in on["form_action"]
+    off = settings_with({})
+    assert "isms.oidc_signin.ProviderBackend" not in off["backends"]
+    assert off["form_action"] == ["'self'"]

@@ -60,7 +60,16 @@ const provider = new Provider(issuer, {
   acrValues: ['urn:isms:test:pwd', 'urn:isms:test:mfa'],
   features: {
     devInteractions: { enabled: false },
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      // The provider's own page loads a web font from the internet; tests have loopback only.
+      async logoutSource(ctx, form) {
+        ctx.body = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Test provider sign-out</title></head><body><h1>Sign out of the test provider?</h1>
+${form}<button type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button></body></html>`;
+      },
+    },
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   // The portal is the city's own application: no consent page, the grant is the scopes asked.
