@@ -182,6 +182,19 @@ def test_the_refusal_is_in_english_for_an_english_browser(oidc_settings, people_
     assert "but the portal has no account for you" in page.text
 
 
+def test_refused_sign_ins_through_the_provider_never_lock_the_office_address_out(
+    oidc_settings, staff, live_server
+):
+    for _ in range(oidc_settings.AXES_FAILURE_LIMIT + 1):
+        sign_in(live_server, "shinnin.hanako")
+    assert AuditEvent.objects.filter(action=AuditAction.SIGNIN_FAILED).count() == (
+        oidc_settings.AXES_FAILURE_LIMIT + 1
+    )
+    browser, _ = sign_in(live_server, "joho.taro")
+    assert signed_in(browser, live_server)
+    assert not AuditEvent.objects.filter(action=AuditAction.SIGNIN_LOCKED_OUT).exists()
+
+
 def test_a_person_the_portal_does_not_know_is_created_when_the_setting_allows(
     oidc_settings, people_live, org, live_server
 ):

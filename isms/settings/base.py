@@ -186,6 +186,10 @@ OIDC_MFA_AMR_VALUES = env.list(
     default=["mfa", "mca", "otp", "hwk", "swk", "sc", "fpt", "face", "iris", "retina"],
 )
 OIDC_MFA_ACR_VALUES = env.list("OIDC_MFA_ACR_VALUES", default=[])
+# The provider's answer comes back as a GET (/oidc/callback/): a person refused there typed
+# no password here, so django-axes does not count it, nor lock the address out (a whole
+# office behind one address would lose the provider's sign-in). Password forms are POSTs.
+AXES_NEVER_LOCKOUT_GET = True
 if OIDC_ISSUER and OIDC_CLIENT_ID:
     AUTHENTICATION_BACKENDS.insert(-1, "isms.oidc_signin.ProviderBackend")
 SIGNIN_METHOD_NAMES["isms.oidc_signin.ProviderBackend"] = "oidc"
