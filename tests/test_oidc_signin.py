@@ -141,6 +141,18 @@ def test_an_answer_meant_for_another_browser_is_refused(oidc_settings, staff, li
     assert not signed_in(attacker, live_server)
 
 
+def test_a_sign_in_given_up_at_the_provider_comes_back_to_the_login_page_with_a_message(
+    oidc_settings, staff, live_server
+):
+    browser = requests.Session()
+    authorisation, _ = to_provider_sign_in(browser, live_server)
+    state = parse_qs(urlsplit(authorisation).query)["state"][0]
+    page = browser.get(f"{live_server.url}/oidc/callback/?error=access_denied&state={state}")
+    assert page.url == f"{live_server.url}/accounts/login/"
+    assert "テスト県共通認証でのサインインに失敗しました" in page.text
+    assert not signed_in(browser, live_server)
+
+
 def test_the_provider_claims_are_mapped_and_the_person_found_by_staff_number(
     oidc_settings, staff, org, live_server
 ):
