@@ -163,6 +163,8 @@ SIGNIN_METHOD_NAMES = {
 OIDC_ISSUER = env("OIDC_ISSUER", default="")
 OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
 OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+# Client authentication at the token endpoint: client_secret_post, or HTTP Basic when on.
+OIDC_TOKEN_USE_BASIC_AUTH = env.bool("OIDC_TOKEN_USE_BASIC_AUTH", default=False)
 OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="")
 OIDC_SCOPES = env("OIDC_SCOPES", default="openid email profile")
 OIDC_SIGN_ALGO = env("OIDC_SIGN_ALGO", default="RS256")
