@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from . import oidc_signin
 from .forms import LoginForm
 from .views import account, home, imports, manage, notifications, policy
 
@@ -39,7 +40,10 @@ urlpatterns = [
         auth_views.LoginView.as_view(authentication_form=LoginForm),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's logout, which after an OpenID Connect sign-in also ends the provider's session.
+    path("accounts/logout/", oidc_signin.LogoutView.as_view(), name="logout"),
+    path("oidc/signin/", oidc_signin.SignInView.as_view(), name="oidc-signin"),
+    path("oidc/callback/", oidc_signin.CallbackView.as_view(), name="oidc-callback"),
     # Local accounts and sessions (isms/views/account.py)
     path("accounts/", account.account, name="account"),
     path("accounts/password/change/", account.password_change, name="password_change"),

@@ -23,6 +23,7 @@ from .browser import browser, documents_live, log_in, people_live  # noqa: F401 
 from .db_guards import flush_past_the_truncate_guard  # noqa: F401 - fixture (autouse)
 from .factories import PASSWORD
 from .ldap_server import directory, directory_server  # noqa: F401 - fixtures
+from .oidc_server import oidc_provider, oidc_settings  # noqa: F401 - fixtures
 from .shared_data import publish
 from .worker import worker  # noqa: F401 - fixture
 

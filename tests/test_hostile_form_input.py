@@ -206,6 +206,9 @@ NO_FORM = {
     "password_change_done",
     "password_reset_done",
     "password_reset_complete",
+    # OpenID Connect sign-in (a link, and the provider's redirect back).
+    "oidc-signin",
+    "oidc-callback",
 }
 
 

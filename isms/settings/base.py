@@ -8,6 +8,7 @@ isms.settings.test, which starts from these.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -220,6 +221,45 @@ PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default
 # How long a reset link stays valid (Django's setting, in seconds): one hour, not three days.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
 
+# Sign-in through an OpenID Connect identity provider (isms/oidc_signin.py, README "Signing
+# in with OpenID Connect"): on only when OIDC_ISSUER and OIDC_CLIENT_ID are set. Endpoints
+# left empty come from the issuer's discovery document.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+# Client authentication at the token endpoint: client_secret_post, or HTTP Basic when on.
+OIDC_TOKEN_USE_BASIC_AUTH = env.bool("OIDC_TOKEN_USE_BASIC_AUTH", default=False)
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="")
+OIDC_SCOPES = env("OIDC_SCOPES", default="openid email profile")
+OIDC_SIGN_ALGO = env("OIDC_SIGN_ALGO", default="RS256")
+OIDC_AUTHORIZATION_ENDPOINT = env("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_TOKEN_ENDPOINT = env("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_USERINFO_ENDPOINT = env("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_JWKS_ENDPOINT = env("OIDC_JWKS_ENDPOINT", default="")
+OIDC_END_SESSION_ENDPOINT = env("OIDC_END_SESSION_ENDPOINT", default="")
+OIDC_POST_LOGOUT_REDIRECT_URL = env("OIDC_POST_LOGOUT_REDIRECT_URL", default="")
+OIDC_CA_BUNDLE = env("OIDC_CA_BUNDLE", default="")
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+OIDC_CLAIM_USERNAME = env("OIDC_CLAIM_USERNAME", default="preferred_username")
+OIDC_CLAIM_DISPLAY_NAME = env("OIDC_CLAIM_DISPLAY_NAME", default="name")
+OIDC_CLAIM_EMAIL = env("OIDC_CLAIM_EMAIL", default="email")
+OIDC_CLAIM_STAFF_NUMBER = env("OIDC_CLAIM_STAFF_NUMBER", default="staff_number")
+OIDC_CLAIM_SECTION = env("OIDC_CLAIM_SECTION", default="section")
+# An ID token whose amr names one of these (RFC 8176), or whose acr is one of
+# OIDC_MFA_ACR_VALUES, counts as the person's second factor (isms.second_factor, "idp").
+OIDC_MFA_AMR_VALUES = env.list(
+    "OIDC_MFA_AMR_VALUES",
+    default=["mfa", "mca", "otp", "hwk", "swk", "sc", "fpt", "face", "iris", "retina"],
+)
+OIDC_MFA_ACR_VALUES = env.list("OIDC_MFA_ACR_VALUES", default=[])
+# The provider's answer comes back as a GET (/oidc/callback/): a person refused there typed
+# no password here, so django-axes does not count it, nor lock the address out (a whole
+# office behind one address would lose the provider's sign-in). Password forms are POSTs.
+AXES_NEVER_LOCKOUT_GET = True
+if OIDC_ISSUER and OIDC_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.insert(-1, "isms.oidc_signin.ProviderBackend")
+SIGNIN_METHOD_NAMES["isms.oidc_signin.ProviderBackend"] = "oidc"
+
 # Multi-factor authentication (isms/second_factor.py): who must use a second factor, and
 # how recent it must be for publishing, role changes, closing findings and API tokens.
 MFA_ENABLED = env.bool("MFA_ENABLED", default=True)
@@ -399,6 +439,13 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+# Signing out after an OpenID Connect sign-in posts the logout form, which redirects to the
+# provider's end-session endpoint: browsers hold that redirect to form-action too.
+if OIDC_ISSUER and OIDC_CLIENT_ID:
+    for _address in (OIDC_ISSUER, OIDC_END_SESSION_ENDPOINT):
+        if _address:
+            _origin = "{0.scheme}://{0.netloc}".format(urlsplit(_address))
+            CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_origin)
 # Powerful browser features no page of the portal uses are switched off for every page,
 # so an injected script or a framed page could not ask for them either.
 PERMISSIONS_POLICY = {
