@@ -17,7 +17,10 @@ class IsmsConfig(AppConfig):
             raise ImproperlyConfigured(
                 "SECRET_KEY must be set when DEBUG is off (see README, Configuration)."
             ) from None
-        from . import accounts  # noqa: F401 - connects the sign-in receivers of the audit trail
+        from . import (
+            accounts,  # noqa: F401 - connects the sign-in receivers of the audit trail
+            mfa,  # noqa: F401 - connects its sign-in receiver
+        )
         from .portal import NavItem, register_nav
         from .roles import can_manage_policy, can_read_audit_trail
 

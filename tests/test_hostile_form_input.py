@@ -20,6 +20,7 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audits import services as audit_services
 from audits.models import Answer, Finding
@@ -94,6 +95,8 @@ def world(people, documents, register, org, settings, tmp_path):
 
     asset_services.add_relation(asset, "connects_to", register["joho_public"], by=people["chief"])
     standard = documents["standard"].current_revision()
+    # A second factor of the admin's, for the form that removes it (isms/views/mfa.py).
+    TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
     return {
         "draft": f"/manage/revisions/{draft.pk}/",
         "draft_edit": f"/manage/revisions/{draft.pk}/edit/",
@@ -150,6 +153,11 @@ FORMS = {
     "audit-finding-action": ("head", "finding"),
     "audit-finding-list": ("auditor", "/audits/findings/"),
     "audit-policy-backlog": ("admin", "/audits/policy-review/"),
+    # Two-step verification (isms/views/mfa.py)
+    "mfa-totp": ("staff", "/mfa/totp/"),
+    "mfa-verify": ("admin", "/mfa/verify/"),
+    "mfa-recovery-codes": ("admin", "/mfa/"),
+    "mfa-remove": ("admin", "/mfa/"),
 }
 # Pages and downloads that no form is sent to (links and query strings are covered by
 # the forms above where a form builds them).
@@ -180,6 +188,13 @@ NO_FORM = {
     "audit-cycle",
     "audit-cycle-report",
     "audit-evidence",
+    "mfa-settings",
+    # django-otp-webauthn's JSON endpoints, posted to by its script (tests/test_browser_mfa.py)
+    "credential-registration-begin",
+    "credential-registration-complete",
+    "credential-authentication-begin",
+    "credential-authentication-complete",
+    "js-i18n-catalog",
 }
 
 

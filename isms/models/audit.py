@@ -70,6 +70,11 @@ class AuditAction(models.TextChoices):
     SIGNIN_FAILED = "signin.failed", _("Sign-in failed")
     SIGNIN_LOCKED_OUT = "signin.locked_out", _("Sign-in locked out")
     SIGNED_OUT = "signin.signed_out", _("Signed out")
+    # Two-step verification (isms/mfa.py)
+    MFA_ENROLLED = "mfa.enrolled", _("Second factor added")
+    MFA_REMOVED = "mfa.removed", _("Second factor removed")
+    MFA_RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated", _("Recovery codes generated")
+    MFA_VERIFICATION_FAILED = "mfa.verification_failed", _("Second factor refused")
 
 
 class AuditEventQuerySet(models.QuerySet):
