@@ -478,3 +478,27 @@ def test_the_changes_are_posted_by_signed_in_people_only(client, people, role, n
     else:
         assert response.status_code in (200, 302)
         assert not response.get("Location", "").startswith(reverse("login"))
+
+
+# Passkeys and the page's security headers -----------------------------------------------
+
+
+def test_adding_a_passkey_next_to_an_app_needs_a_fresh_second_factor(client, people):
+    verified(client, people["admin"])
+    begin = reverse("otp_webauthn:credential-registration-begin")
+    assert client.post(begin, content_type="application/json").status_code == 200
+    age_second_factor(client, 16)
+    response = client.post(begin, content_type="application/json")
+    assert response.status_code == 403
+
+
+def test_the_enrolment_page_keeps_the_strict_content_security_policy(client, people):
+    sign_in(client, people["admin"])
+    response = client.get(reverse("mfa-totp"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    html = response.content.decode()
+    # The QR code is drawn inline, with no style attribute for the policy to block.
+    assert "<svg" in html and "style=" not in html
+    assert "<script>" not in html
