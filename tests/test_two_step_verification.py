@@ -235,6 +235,12 @@ def test_the_api_answers_403_instead_of_redirecting_a_session(client, people):
     assert "detail" in response.json()
 
 
+def test_an_api_caller_with_a_token_is_not_redirected(api_as):
+    # A token caller reaches the API as before; the step-ups answer 403 where they apply.
+    response = api_as("admin").get("/api/me/")
+    assert response.status_code == 200
+
+
 # Recovery codes -------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ isms.settings.test, which starts from these.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -188,10 +189,13 @@ MIDDLEWARE.insert(
 # The issuer the authenticator app shows next to the code.
 OTP_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="ISMS")
 # Passkeys belong to the portal's host name (the RP ID): changing it loses every passkey.
-OTP_WEBAUTHN_RP_ID = env("MFA_WEBAUTHN_RP_ID", default="localhost")
+# Both default to the portal's own address (PORTAL_BASE_URL, below).
+_portal_url = env("PORTAL_BASE_URL", default="http://localhost:8000")
+OTP_WEBAUTHN_RP_ID = env("MFA_WEBAUTHN_RP_ID", default=urlsplit(_portal_url).hostname)
 OTP_WEBAUTHN_RP_NAME = env("MFA_WEBAUTHN_RP_NAME", default="ISMS")
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
-    "MFA_WEBAUTHN_ORIGINS", default=[env("PORTAL_BASE_URL", default="http://localhost:8000")]
+    "MFA_WEBAUTHN_ORIGINS",
+    default=[f"{urlsplit(_portal_url).scheme}://{urlsplit(_portal_url).netloc}"],
 )
 # A passkey is the second step after the password (or the directory) sign-in, never a way
 # in on its own: every sign-in goes through the LoginView and its backends.
