@@ -4,6 +4,7 @@ step-ups of publishing, role changes and closing a finding (isms/mfa.py,
 isms/views/mfa.py)."""
 
 import datetime
+import json
 import time
 
 import pytest
@@ -508,3 +509,10 @@ def test_the_enrolment_page_keeps_the_strict_content_security_policy(client, peo
     # The QR code is drawn inline, with no style attribute for the policy to block.
     assert "<svg" in html and "style=" not in html
     assert "<script>" not in html
+
+
+def test_the_passkey_scripts_speak_japanese(client, people):
+    client.force_login(people["staff"])
+    catalogue = client.get(reverse("otp_webauthn:js-i18n-catalog")).content.decode()
+    # The catalogue is a script: its strings are JSON, non-ASCII escaped.
+    assert json.dumps("パスキーを登録")[1:-1] in catalogue
