@@ -8,6 +8,7 @@ how recent it must be is isms.second_factor's. Pages (isms/views/mfa.py) call th
 here and nothing else to change a device; each writes the audit trail.
 """
 
+from base64 import b32encode
 from typing import Any
 from urllib.parse import urlencode
 
@@ -76,8 +77,6 @@ def pending_totp(user: User) -> TOTPDevice:
 
 def totp_secret(device: TOTPDevice) -> str:
     """The shared secret in base32, as a person types it into an app without a camera."""
-    from base64 import b32encode
-
     return b32encode(device.bin_key).decode().rstrip("=")
 
 
@@ -164,9 +163,10 @@ def passkey_registered(request: HttpRequest, device: WebAuthnCredential) -> None
         request=request,
         data={"method": "webauthn", "name": device.name},
     )
-    if not second_factor.given_within(request, 8 * 60 * 60):
+    if request.session.get(second_factor.SESSION_AT) is None:
         # The first device of a person led here by the middleware: creating it with the
-        # authenticator was the proof.
+        # authenticator was the proof. (Beside another device, a fresh second factor was
+        # asked for first, and that one stays on record.)
         second_factor.record(request, "webauthn")
 
 

@@ -516,3 +516,14 @@ def test_the_passkey_scripts_speak_japanese(client, people):
     catalogue = client.get(reverse("otp_webauthn:js-i18n-catalog")).content.decode()
     # The catalogue is a script: its strings are JSON, non-ASCII escaped.
     assert json.dumps("パスキーを登録")[1:-1] in catalogue
+
+
+def test_the_django_admin_never_shows_a_persons_totp_secret(client, people):
+    admin = people["admin"]
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    device = add_app(people["ciso"])
+    verified(client, admin)
+    page = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    assert page.status_code == 200
+    assert device.key not in page.content.decode()

@@ -186,6 +186,9 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
     "isms.mfa.SecondFactorMiddleware",
 )
+# The Django admin lists devices (to delete those of someone who lost theirs, README) but
+# never shows a secret or a QR code: a superuser must not be able to copy a person's app.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # The issuer the authenticator app shows next to the code.
 OTP_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="ISMS")
 # Passkeys belong to the portal's host name (the RP ID): changing it loses every passkey.
