@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from isms import audit
+from isms import audit, second_factor
 from isms.audit import AnyRequest, AuditAction
 from isms.models import Department, PolicyRevision, RevisionStatus, Role, User
 from isms.roles import AnyUser, can_manage_policy
@@ -369,6 +369,7 @@ def close_finding(
     finding = _locked_finding(finding)
     if not access.audits(by, finding.cycle, finding.department):
         raise PermissionDenied(_("Only the assigned auditor verifies and closes a finding."))
+    second_factor.require_recent(request, by)
     if finding.status != FindingStatus.ACTION_PLANNED:
         raise ValidationError(
             _("A finding is closed once a corrective action is recorded and verified.")

@@ -17,8 +17,11 @@ class IsmsConfig(AppConfig):
             raise ImproperlyConfigured(
                 "SECRET_KEY must be set when DEBUG is off (see README, Configuration)."
             ) from None
-        # Connect the sign-in receivers of the audit trail, and those that record sessions.
-        from . import accounts, sessions  # noqa: F401
+        from . import (
+            accounts,  # noqa: F401 - connects the sign-in receivers of the audit trail
+            mfa,  # noqa: F401 - connects its sign-in receiver
+            sessions,  # noqa: F401 - connects the receivers that record sessions
+        )
         from .portal import NavItem, register_nav
         from .roles import can_manage_policy, can_read_audit_trail
 

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit
+from . import audit, second_factor
 from .audit import AnyRequest, AuditAction
 from .exceptions import WorkflowError
 from .models import PolicyDocument, PolicyRevision, RevisionStatus, User
@@ -140,6 +140,8 @@ def publish(
     revision = _locked(revision)
     if not can_publish_revision(by):
         raise PermissionDenied(_("Only the programme admin can publish revisions."))
+    # Publishing now or ahead of the effective date alike: a step-up (isms.second_factor).
+    second_factor.require_recent(request, by)
     _expect(revision, RevisionStatus.APPROVED, _("Only an approved revision can be published."))
     _check_ready(revision)
     assert revision.effective_date is not None  # _check_ready() refuses a revision without one

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import audit
+from . import audit, second_factor
 from .audit import AuditAction
 from .memo import cached as _cached
 from .memo import forget
@@ -85,6 +85,9 @@ def assign_role(
     request: HttpRequest | None = None,
 ) -> RoleAssignment:
     role = Role(role)
+    # A step-up for the person changing roles on a page; the imports and the management
+    # commands pass no request and are not asked.
+    second_factor.require_recent(request, by if by is not None else getattr(request, "user", None))
     if role in GLOBAL_ROLES and department is not None:
         raise ValueError(f"{role} applies to the whole city, not to one department")
     if role in DEPARTMENTAL_ROLES and department is None:
@@ -109,6 +112,7 @@ def assign_role(
 def revoke_role(
     assignment: RoleAssignment, *, by: User | None = None, request: HttpRequest | None = None
 ) -> AuditEvent:
+    second_factor.require_recent(request, by if by is not None else getattr(request, "user", None))
     user, department = assignment.user, assignment.department
     data = {"user": user.username, "role": assignment.role, "department": _code(department)}
     assignment.delete()

@@ -4,7 +4,36 @@ from django.urls import include, path
 
 from . import oidc_signin
 from .forms import LoginForm
-from .views import account, home, imports, manage, notifications, policy
+from .views import account, home, imports, manage, mfa, notifications, policy
+
+# Two-step verification (isms/views/mfa.py); the passkey endpoints keep django-otp-webauthn's
+# namespace, which its script tags reverse.
+mfa_passkey_urls = (
+    [
+        path(
+            "registration/begin/",
+            mfa.BeginPasskeyRegistration.as_view(),
+            name="credential-registration-begin",
+        ),
+        path(
+            "registration/complete/",
+            mfa.CompletePasskeyRegistration.as_view(),
+            name="credential-registration-complete",
+        ),
+        path(
+            "authentication/begin/",
+            mfa.BeginPasskeyVerification.as_view(),
+            name="credential-authentication-begin",
+        ),
+        path(
+            "authentication/complete/",
+            mfa.CompletePasskeyVerification.as_view(),
+            name="credential-authentication-complete",
+        ),
+        path("jsi18n/", mfa.passkey_catalogue, name="js-i18n-catalog"),
+    ],
+    "otp_webauthn",
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -71,6 +100,12 @@ urlpatterns = [
         account.sessions_end_others,
         name="account-sessions-end-others",
     ),
+    path("mfa/", mfa.settings_page, name="mfa-settings"),
+    path("mfa/totp/", mfa.totp_add, name="mfa-totp"),
+    path("mfa/recovery-codes/", mfa.recovery_codes, name="mfa-recovery-codes"),
+    path("mfa/remove/", mfa.remove, name="mfa-remove"),
+    path("mfa/verify/", mfa.verify, name="mfa-verify"),
+    path("mfa/passkeys/", include(mfa_passkey_urls)),
     path("i18n/setlang/", home.set_language, name="set_language"),
     path("api/", include("isms.api.urls")),
     path("admin/", admin.site.urls),

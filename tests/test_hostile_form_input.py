@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audits import services as audit_services
 from audits.models import Answer, Finding
@@ -109,6 +110,8 @@ def world(client, people, documents, register, org, settings, tmp_path):
 
     asset_services.add_relation(asset, "connects_to", register["joho_public"], by=people["chief"])
     standard = documents["standard"].current_revision()
+    # A second factor of the admin's, for the form that removes it (isms/views/mfa.py).
+    TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
     return {
         "draft": f"/manage/revisions/{draft.pk}/",
         "draft_edit": f"/manage/revisions/{draft.pk}/edit/",
@@ -171,6 +174,11 @@ FORMS = {
     "password_reset_confirm": ("anonymous", "set_password"),
     "account-session-end": ("staff", "/accounts/sessions/"),
     "account-sessions-end-others": ("staff", "/accounts/sessions/"),
+    # Two-step verification (isms/views/mfa.py)
+    "mfa-totp": ("staff", "/mfa/totp/"),
+    "mfa-verify": ("admin", "/mfa/verify/"),
+    "mfa-recovery-codes": ("admin", "/mfa/"),
+    "mfa-remove": ("admin", "/mfa/"),
 }
 # Pages and downloads that no form is sent to (links and query strings are covered by
 # the forms above where a form builds them).
@@ -209,6 +217,13 @@ NO_FORM = {
     # OpenID Connect sign-in (a link, and the provider's redirect back).
     "oidc-signin",
     "oidc-callback",
+    "mfa-settings",
+    # django-otp-webauthn's JSON endpoints, posted to by its script (tests/test_browser_mfa.py)
+    "credential-registration-begin",
+    "credential-registration-complete",
+    "credential-authentication-begin",
+    "credential-authentication-complete",
+    "js-i18n-catalog",
 }
 
 

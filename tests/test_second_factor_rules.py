@@ -11,6 +11,12 @@ from isms import second_factor
 MUST = ["chief", "head", "other_head", "auditor", "ciso", "admin"]
 
 
+@pytest.fixture(autouse=True)
+def mfa_on(settings):
+    # On in production, off in isms/settings/test.py for the rest of the suite.
+    settings.MFA_ENABLED = True
+
+
 @pytest.mark.parametrize("role", MUST)
 def test_every_privileged_role_must_use_a_second_factor(people, role):
     assert second_factor.must_use(people[role])

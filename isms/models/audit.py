@@ -74,6 +74,11 @@ class AuditAction(models.TextChoices):
     PASSWORD_CHANGED = "account.password_changed", _("Password changed")
     PASSWORD_RESET = "account.password_reset", _("Password reset by e-mail")
     SESSIONS_ENDED = "account.sessions_ended", _("Sessions signed out")
+    # Two-step verification (isms/mfa.py)
+    MFA_ENROLLED = "mfa.enrolled", _("Second factor added")
+    MFA_REMOVED = "mfa.removed", _("Second factor removed")
+    MFA_RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated", _("Recovery codes generated")
+    MFA_VERIFICATION_FAILED = "mfa.verification_failed", _("Second factor refused")
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -262,13 +262,51 @@ SIGNIN_METHOD_NAMES["isms.oidc_signin.ProviderBackend"] = "oidc"
 
 # Multi-factor authentication (isms/second_factor.py): who must use a second factor, and
 # how recent it must be for publishing, role changes, closing findings and API tokens.
-MFA_ENABLED = env.bool("MFA_ENABLED", default=True)
+# The demo (DEBUG, bin/demo) asks for none unless MFA_ENABLED=1 says so: its personas share
+# one published password and have no authenticator (README, "Two-step verification").
+MFA_ENABLED = env.bool("MFA_ENABLED", default=not DEBUG)
 MFA_REQUIRED_ROLES = env.list(
     "MFA_REQUIRED_ROLES",
     default=["programme_admin", "ciso", "auditor", "department_head", "section_chief"],
 )
 MFA_REQUIRED_FOR_ADMIN = env.bool("MFA_REQUIRED_FOR_ADMIN", default=True)
 MFA_STEP_UP_MINUTES = env.int("MFA_STEP_UP_MINUTES", default=15)
+
+# Two-step verification (isms/mfa.py): django-otp's TOTP and static (recovery code) devices
+# and django-otp-webauthn's passkeys. The middleware asks for the second factor below
+# AuthenticationMiddleware (it needs the person) and MessageMiddleware (it leaves a message).
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "isms.mfa.SecondFactorMiddleware",
+)
+# The Django admin lists devices (to delete those of someone who lost theirs, README) but
+# never shows a secret or a QR code: a superuser must not be able to copy a person's app.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# The issuer the authenticator app shows next to the code.
+OTP_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="ISMS")
+# Passkeys belong to the portal's host name (the RP ID): changing it loses every passkey.
+# Both default to the portal's own address (PORTAL_BASE_URL, below).
+_portal_url = env("PORTAL_BASE_URL", default="http://localhost:8000")
+OTP_WEBAUTHN_RP_ID = env("MFA_WEBAUTHN_RP_ID", default=urlsplit(_portal_url).hostname)
+OTP_WEBAUTHN_RP_NAME = env("MFA_WEBAUTHN_RP_NAME", default="ISMS")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "MFA_WEBAUTHN_ORIGINS",
+    default=[f"{urlsplit(_portal_url).scheme}://{urlsplit(_portal_url).netloc}"],
+)
+# A passkey is the second step after the password (or the directory) sign-in, never a way
+# in on its own: every sign-in goes through the LoginView and its backends.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "isms.mfa"
 
 GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: anonymous visitors hold no rights

@@ -21,3 +21,6 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 # ... and talk plain HTTP to the test client and the live server, unless HTTPS=1 says so.
 vars().update(https_settings(env.bool("HTTPS", default=False)))
+# Nobody is asked for a second factor unless a test says so (tests of the MFA rules switch it
+# on with pytest-django's `settings` fixture); the other tests sign in with a password only.
+MFA_ENABLED = False
