@@ -17,10 +17,14 @@ class IsmsConfig(AppConfig):
             raise ImproperlyConfigured(
                 "SECRET_KEY must be set when DEBUG is off (see README, Configuration)."
             ) from None
-        from . import accounts  # noqa: F401 - connects the sign-in receivers of the audit trail
+        from . import (
+            accounts,  # noqa: F401 - connects the sign-in receivers of the audit trail
+            tokens,  # noqa: F401 - connects the receivers that revoke API tokens
+        )
         from .portal import NavItem, register_nav
         from .roles import can_manage_policy, can_read_audit_trail
 
         register_nav(NavItem(_("Policies"), "document-list", lambda user: True, order=10))
         register_nav(NavItem(_("Manage policy"), "manage-index", can_manage_policy, order=80))
         register_nav(NavItem(_("Audit trail"), "audit-trail", can_read_audit_trail, order=90))
+        register_nav(NavItem(_("API tokens"), "api-tokens", lambda user: True, order=95))

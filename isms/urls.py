@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .forms import LoginForm
-from .views import home, imports, manage, notifications, policy
+from .views import home, imports, manage, notifications, policy, tokens
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -30,6 +30,8 @@ urlpatterns = [
     path("imports/<int:pk>/", imports.import_job, name="import-job"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.mark_all_read, name="notifications-read"),
+    path("account/tokens/", tokens.token_list, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="api-token-revoke"),
     path("training/", include("training.urls")),
     path("acknowledgements/", include("acknowledgements.urls")),
     path("assets/", include("assets.urls")),

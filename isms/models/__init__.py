@@ -22,11 +22,14 @@ from .policy import (
     PolicyRevision,
     RevisionStatus,
 )
+from .tokens import ApiToken, RevokedReason
 
 # What apps may use of the core's models: import them from isms.models, never from its
 # submodules (tests/test_import_rules.py).
 
 __all__ = [
+    "ApiToken",
+    "RevokedReason",
     "DEPARTMENTAL_ROLES",
     "GLOBAL_ROLES",
     "ImportJob",

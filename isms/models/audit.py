@@ -70,6 +70,9 @@ class AuditAction(models.TextChoices):
     SIGNIN_FAILED = "signin.failed", _("Sign-in failed")
     SIGNIN_LOCKED_OUT = "signin.locked_out", _("Sign-in locked out")
     SIGNED_OUT = "signin.signed_out", _("Signed out")
+    # API tokens (isms, tokens)
+    TOKEN_ISSUED = "token.issued", _("API token issued")
+    TOKEN_REVOKED = "token.revoked", _("API token revoked")
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -45,7 +45,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -166,6 +165,12 @@ MFA_REQUIRED_ROLES = env.list(
 MFA_REQUIRED_FOR_ADMIN = env.bool("MFA_REQUIRED_FOR_ADMIN", default=True)
 MFA_STEP_UP_MINUTES = env.int("MFA_STEP_UP_MINUTES", default=15)
 
+# API tokens (isms/tokens.py): the lifetime a token gets unless its owner asks for less, the
+# longest they may ask for, and how many unexpired tokens a person may hold at once.
+API_TOKEN_LIFETIME_DAYS = env.int("API_TOKEN_LIFETIME_DAYS", default=90)
+API_TOKEN_MAX_LIFETIME_DAYS = env.int("API_TOKEN_MAX_LIFETIME_DAYS", default=365)
+API_TOKEN_MAX_PER_PERSON = env.int("API_TOKEN_MAX_PER_PERSON", default=20)
+
 GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: anonymous visitors hold no rights
 
@@ -284,7 +289,7 @@ REST_FRAMEWORK = {
     # Token first: DRF answers an anonymous caller with the first class's WWW-Authenticate
     # challenge, 401 (session authentication has none, which made it 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "isms.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
