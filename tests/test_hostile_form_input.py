@@ -94,6 +94,9 @@ def world(people, documents, register, org, settings, tmp_path):
 
     asset_services.add_relation(asset, "connects_to", register["joho_public"], by=people["chief"])
     standard = documents["standard"].current_revision()
+    from isms.tokens import issue_token
+
+    issue_token(people["staff"], name="スクリプト")  # so that the token page has a revoke form
     return {
         "draft": f"/manage/revisions/{draft.pk}/",
         "draft_edit": f"/manage/revisions/{draft.pk}/edit/",
@@ -123,6 +126,8 @@ FORMS = {
     "logout": ("staff", "/"),
     "set_language": ("staff", "/"),
     "notifications-read": ("staff", "/notifications/"),
+    "api-tokens": ("staff", "/account/tokens/"),
+    "api-token-revoke": ("staff", "/account/tokens/"),
     "audit-trail": ("admin", "/audit-trail/"),
     "manage-revision-new": ("admin", "new_revision"),
     "manage-revision-edit": ("admin", "draft_edit"),

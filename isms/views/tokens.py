@@ -20,7 +20,7 @@ from ..models import ApiToken
 
 class IssueTokenForm(forms.Form):
     name = forms.CharField(
-        label=gettext_lazy("Name"),
+        label=gettext_lazy("Token name"),
         max_length=100,
         help_text=gettext_lazy("What the token is for, e.g. the script that uses it."),
     )
