@@ -26,6 +26,12 @@ from .models.tokens import PREFIX_LENGTH, key_hash
 LAST_USED_INTERVAL = datetime.timedelta(minutes=1)
 
 
+def new_key() -> tuple[str, str, str]:
+    """A fresh key, with the prefix shown in the token list and the hash that is stored."""
+    key = secrets.token_urlsafe(32)
+    return key, key[:PREFIX_LENGTH], key_hash(key)
+
+
 def default_lifetime() -> datetime.timedelta:
     return datetime.timedelta(days=settings.API_TOKEN_LIFETIME_DAYS)
 
@@ -65,13 +71,13 @@ def issue_token(
                 _("You already have %(count)d API tokens: revoke one you no longer use first.")
                 % {"count": settings.API_TOKEN_MAX_PER_PERSON}
             )
-        key = secrets.token_urlsafe(32)
+        key, prefix, hashed = new_key()
         now = timezone.now()
         token = ApiToken.objects.create(
             user=user,
             name=name,
-            prefix=key[:PREFIX_LENGTH],
-            key_hash=key_hash(key),
+            prefix=prefix,
+            key_hash=hashed,
             created_at=now,
             expires_at=now + lifetime,
         )

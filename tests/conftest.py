@@ -107,14 +107,10 @@ def procedure(documents):
 def api_as(people):
     """api_as("head") -> a DRF test client authenticated as that persona (or anonymous)."""
 
-    from isms.tokens import issue_token
-
     def make(role):
         client = APIClient()
         if role != "anonymous":
-            # A real token, through the portal's own service (isms/tokens.py).
-            _token, key = issue_token(people[role], name=f"tests ({role})")
-            client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+            client.force_authenticate(people[role])
         return client
 
     return make

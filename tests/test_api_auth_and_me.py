@@ -22,6 +22,13 @@ def api():
 
 
 @pytest.fixture(autouse=True)
+def no_second_factor_rule(settings):
+    # The password exchange itself; that a person who must use a second factor gets no
+    # token from it is tested in tests/test_api_tokens.py.
+    settings.MFA_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def fresh_token_throttle():
     # The throttle lives in Redis, which outlives the test database: start and end clean.
     cache.delete(THROTTLE_KEY)

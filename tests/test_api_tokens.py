@@ -23,6 +23,27 @@ API = "/api/tokens/"
 ONE_DAY = datetime.timedelta(days=1)
 
 
+@pytest.fixture(autouse=True)
+def mfa_off(settings):
+    # The rules of the second factor are tested below, with it switched on (mfa_on).
+    settings.MFA_ENABLED = False
+
+
+@pytest.fixture
+def api_as(people):
+    """api_as("head") -> an API client with a token of that persona issued through the
+    service (isms/tokens.py), or anonymous."""
+
+    def make(role):
+        client = APIClient()
+        if role != "anonymous":
+            _token, key = tokens.issue_token(people[role], name=f"tests ({role})")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return make
+
+
 def caller(key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")

@@ -21,6 +21,3 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 # ... and talk plain HTTP to the test client and the live server, unless HTTPS=1 says so.
 vars().update(https_settings(env.bool("HTTPS", default=False)))
-# The existing tests do not give a second factor; tests of the MFA rules switch it on with
-# pytest-django's `settings` fixture. (The mfa part of issue 10 makes the same change.)
-MFA_ENABLED = False
