@@ -183,8 +183,12 @@ def _same_password(instance, before) -> bool:
     # A sign-in re-hashes the same password when the hasher's work factor has grown
     # (check_password's setter): a new hash, not a new password. set_password() leaves the
     # clear password on the instance until the save is done.
-    from django.contrib.auth.hashers import check_password
+    from django.contrib.auth.hashers import check_password, is_password_usable
 
+    # No password before and none now (a directory or identity-provider account given a
+    # new unusable one): nothing that could have leaked has changed.
+    if not is_password_usable(before["password"]) and not is_password_usable(instance.password):
+        return True
     raw = getattr(instance, "_password", None)
     return raw is not None and check_password(raw, before["password"])
 

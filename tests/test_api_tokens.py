@@ -318,6 +318,20 @@ def test_the_same_password_hashed_again_at_sign_in_keeps_the_tokens(people):
     assert works(key)
 
 
+def test_an_account_without_a_password_given_another_unusable_one_keeps_its_tokens(people):
+    # A directory or identity-provider account: the portal holds no password for it.
+    user = people["staff"]
+    user.set_unusable_password()
+    user.save()
+    _token, key = issue(user)
+    user.set_unusable_password()
+    user.save()
+    assert works(key)
+    user.set_password("Atarashii-Pass-2026!")
+    user.save()
+    assert not works(key)
+
+
 def test_other_changes_to_the_person_keep_the_tokens(people):
     user = people["staff"]
     _token, key = issue(user)

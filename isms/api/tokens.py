@@ -9,11 +9,15 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from .. import tokens
-from ..models import ApiToken
+from ..models import ApiToken, RevokedReason
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     is_active = serializers.BooleanField(read_only=True)
+    # "" while the token is not revoked: declared, so that the schema says so.
+    revoked_reason = serializers.ChoiceField(
+        choices=RevokedReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = ApiToken
