@@ -377,7 +377,10 @@ class FindingViewSet(
         request=CorrectiveActionSerializer,
         responses={200: CorrectiveActionSerializer(many=True), 201: CorrectiveActionSerializer},
     )
-    @action(detail=True, methods=["get", "post"], url_path="corrective-actions")
+    # pagination_class=None: the list is not paginated, and the schema must not say it is.
+    @action(
+        detail=True, methods=["get", "post"], url_path="corrective-actions", pagination_class=None
+    )
     def corrective_actions(self, request, pk=None):
         finding = self.get_object()
         if request.method == "GET":

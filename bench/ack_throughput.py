@@ -16,6 +16,7 @@ Not a test: pytest only collects tests/.
 """
 
 import argparse
+import datetime
 import os
 import random
 import sys
@@ -72,10 +73,11 @@ def populate(users):
     revision of an all-staff standard (which opens its acknowledgement campaign)."""
     from django.contrib.auth.hashers import make_password
     from django.db import connections
-    from rest_framework.authtoken.models import Token
+    from django.utils import timezone
 
-    from isms.models import Department, Role, User
+    from isms.models import ApiToken, Department, Role, User
     from isms.roles import assign_role
+    from isms.tokens import new_key
 
     city = Department.objects.create(code="mayor", name="市長事務部局", kind="body")
     somu = Department.objects.create(code="somu", name="総務部", kind="department", parent=city)
@@ -97,16 +99,22 @@ def populate(users):
         ),
         batch_size=1000,
     )
-    tokens = Token.objects.bulk_create(
-        (Token(user=person, key=Token.generate_key()) for person in staff), batch_size=1000
-    )
+    # One token each, made in bulk: isms.tokens.issue_token() would write 5,000 audit events.
+    keys, tokens = [], []
+    expires = timezone.now() + datetime.timedelta(days=1)
+    for person in staff:
+        key, prefix, hashed = new_key()
+        keys.append(key)
+        tokens.append(
+            ApiToken(user=person, name="bench", prefix=prefix, key_hash=hashed, expires_at=expires)
+        )
+    ApiToken.objects.bulk_create(tokens, batch_size=1000)
 
     admin = User.objects.create(username="bench_admin", password=password)
     ciso = User.objects.create(username="bench_ciso", password=password)
     assign_role(admin, Role.PROGRAMME_ADMIN)
     assign_role(ciso, Role.CISO)
     revision = publish_all_staff_standard(admin, ciso, title="対策基準")
-    keys = [token.key for token in tokens]
     connections.close_all()
     return revision.pk, keys
 

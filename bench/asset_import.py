@@ -56,10 +56,9 @@ def parse_args():
 
 
 def populate():
-    from rest_framework.authtoken.models import Token
-
     from isms.models import Department, Role
     from isms.roles import assign_role
+    from isms.tokens import issue_token
 
     body = Department.objects.create(code="bench-body", name="市長事務部局", kind="body")
     department = Department.objects.create(
@@ -72,7 +71,7 @@ def populate():
 
     chief = get_user_model().objects.create_user("bench-chief", section=section)
     assign_role(chief, Role.SECTION_CHIEF, section)
-    return Token.objects.create(user=chief).key
+    return issue_token(chief, name="bench")[1]
 
 
 def csv_bytes(rows):

@@ -126,11 +126,11 @@ def populate(n_assets, n_sections):
     of the organisation and an auditor. Returns their ids and API tokens."""
     from django.contrib.auth.hashers import make_password
     from django.db import connections
-    from rest_framework.authtoken.models import Token
 
     from assets.models import Asset, ClassificationLevel, NetworkTier
     from isms.models import Department, Role, User
     from isms.roles import assign_role
+    from isms.tokens import issue_token
 
     rng = random.Random(20250401)
     city = Department.objects.create(code="mayor", name="市長事務部局", kind="body")
@@ -155,8 +155,8 @@ def populate(n_assets, n_sections):
     auditor = User.objects.create(username="bench_auditor", password=password)
     assign_role(auditor, Role.AUDITOR)
     tokens = {
-        "chief": Token.objects.create(user=chief).key,
-        "auditor": Token.objects.create(user=auditor).key,
+        "chief": issue_token(chief, name="bench")[1],
+        "auditor": issue_token(auditor, name="bench")[1],
     }
 
     levels = {

@@ -21,6 +21,7 @@ class IsmsConfig(AppConfig):
             accounts,  # noqa: F401 - connects the sign-in receivers of the audit trail
             mfa,  # noqa: F401 - connects its sign-in receiver
             sessions,  # noqa: F401 - connects the receivers that record sessions
+            tokens,  # noqa: F401 - connects the receivers that revoke API tokens
         )
         from .portal import NavItem, register_nav
         from .roles import can_manage_policy, can_read_audit_trail
@@ -28,3 +29,4 @@ class IsmsConfig(AppConfig):
         register_nav(NavItem(_("Policies"), "document-list", lambda user: True, order=10))
         register_nav(NavItem(_("Manage policy"), "manage-index", can_manage_policy, order=80))
         register_nav(NavItem(_("Audit trail"), "audit-trail", can_read_audit_trail, order=90))
+        register_nav(NavItem(_("API tokens"), "api-tokens", lambda user: True, order=95))

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from . import oidc_signin
 from .forms import LoginForm
-from .views import account, home, imports, manage, mfa, notifications, policy
+from .views import account, home, imports, manage, mfa, notifications, policy, tokens
 
 # Two-step verification (isms/views/mfa.py); the passkey endpoints keep django-otp-webauthn's
 # namespace, which its script tags reverse.
@@ -60,6 +60,8 @@ urlpatterns = [
     path("imports/<int:pk>/", imports.import_job, name="import-job"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.mark_all_read, name="notifications-read"),
+    path("accounts/tokens/", tokens.token_list, name="api-tokens"),
+    path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke, name="api-token-revoke"),
     path("training/", include("training.urls")),
     path("acknowledgements/", include("acknowledgements.urls")),
     path("assets/", include("assets.urls")),

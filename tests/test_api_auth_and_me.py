@@ -4,8 +4,10 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from isms.models import ApiToken
+from isms.tokens import key_hash
 
 from .conftest import PASSWORD
 
@@ -20,6 +22,13 @@ def api():
 
 
 @pytest.fixture(autouse=True)
+def no_second_factor_rule(settings):
+    # The password exchange itself; that a person who must use a second factor gets no
+    # token from it is tested in tests/test_api_tokens.py.
+    settings.MFA_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def fresh_token_throttle():
     # The throttle lives in Redis, which outlives the test database: start and end clean.
     cache.delete(THROTTLE_KEY)
@@ -30,15 +39,25 @@ def fresh_token_throttle():
 def test_a_right_password_gives_a_token(api, people):
     response = api.post(TOKEN_URL, {"username": "staff_joho", "password": PASSWORD})
     assert response.status_code == 200
-    token = Token.objects.get(user=people["staff"])
-    assert response.json() == {"token": token.key}
+    token = ApiToken.objects.get(user=people["staff"])
+    key = response.json()["token"]
+    assert response.json() == {"token": key}
+    # Only the key's hash is stored.
+    assert token.key_hash == key_hash(key)
+    assert key not in token.key_hash
 
 
-def test_asking_twice_gives_the_same_token(api, people):
+def test_asking_twice_gives_two_tokens_that_both_work(api, people):
+    # The key of the first is not stored, so it cannot be handed out again (README, "API
+    # tokens"): each request issues another token with the default lifetime.
     first = api.post(TOKEN_URL, {"username": "staff_joho", "password": PASSWORD}).json()
     second = api.post(TOKEN_URL, {"username": "staff_joho", "password": PASSWORD}).json()
-    assert first["token"] == second["token"]
-    assert Token.objects.filter(user=people["staff"]).count() == 1
+    assert first["token"] != second["token"]
+    assert ApiToken.objects.filter(user=people["staff"]).count() == 2
+    for key in (first["token"], second["token"]):
+        caller = APIClient()
+        caller.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert caller.get("/api/me/").json()["username"] == "staff_joho"
 
 
 def test_a_wrong_password_is_refused_with_400_and_no_token(api, people):
@@ -46,7 +65,7 @@ def test_a_wrong_password_is_refused_with_400_and_no_token(api, people):
     assert response.status_code == 400
     assert "token" not in response.json()
     assert response.json()["non_field_errors"]
-    assert not Token.objects.filter(user=people["staff"]).exists()
+    assert not ApiToken.objects.filter(user=people["staff"]).exists()
 
 
 def test_an_unknown_user_is_refused_with_400(api, people):
@@ -69,7 +88,7 @@ def test_an_oversized_or_nul_credential_is_refused_with_400(api, people, field):
     response = api.post(TOKEN_URL, {"username": "staff_joho", "password": PASSWORD, **field})
     assert response.status_code == 400
     assert set(response.json()) == set(field)
-    assert not Token.objects.filter(user=people["staff"]).exists()
+    assert not ApiToken.objects.filter(user=people["staff"]).exists()
 
 
 def test_an_inactive_user_gets_no_token(api, people):
@@ -77,7 +96,7 @@ def test_an_inactive_user_gets_no_token(api, people):
     people["staff"].save()
     response = api.post(TOKEN_URL, {"username": "staff_joho", "password": PASSWORD})
     assert response.status_code == 400
-    assert not Token.objects.filter(user=people["staff"]).exists()
+    assert not ApiToken.objects.filter(user=people["staff"]).exists()
 
 
 def test_the_token_authenticates_me(api, people):
@@ -201,7 +220,7 @@ def test_repeated_wrong_passwords_lock_the_user_out(api, people):
     right = api.post(TOKEN_URL, {"username": "staff_joho", "password": PASSWORD})
     assert right.status_code == 429
     assert "token" not in right.json()
-    assert not Token.objects.filter(user=people["staff"]).exists()
+    assert not ApiToken.objects.filter(user=people["staff"]).exists()
 
 
 def test_a_lockout_does_not_touch_other_users(api, people):
@@ -217,7 +236,7 @@ def test_fewer_failures_than_the_limit_still_let_the_right_password_in(api, peop
         _fail(api)
     response = api.post(TOKEN_URL, {"username": "staff_joho", "password": PASSWORD})
     assert response.status_code == 200
-    assert response.json()["token"] == Token.objects.get(user=people["staff"]).key
+    assert key_hash(response.json()["token"]) == ApiToken.objects.get(user=people["staff"]).key_hash
 
 
 def test_the_token_endpoint_is_throttled(api, people):

@@ -15,7 +15,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -28,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from acknowledgements.models import Acknowledgement
 from audits.models import Answer, Evidence
 from isms.models import PolicyRevision
+from isms.tokens import issue_token
 from isms.wsgi import application
 
 from .audit_helpers import answer_all, inspection, open_cycle, record_finding, upload
@@ -89,8 +89,8 @@ def known_ids(people, documents, org, register, settings, tmp_path):
 
 
 def fuzz(api_schema, known_ids, role, user):
-    token = Token.objects.create(user=user)
-    headers = {"Authorization": f"Token {token.key}"}
+    _token, key = issue_token(user, name="fuzz")
+    headers = {"Authorization": f"Token {key}"}
     generated = st.one_of(
         api_schema.as_strategy(generation_mode=GenerationMode.POSITIVE),
         api_schema.as_strategy(generation_mode=GenerationMode.NEGATIVE),

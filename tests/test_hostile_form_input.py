@@ -112,6 +112,9 @@ def world(client, people, documents, register, org, settings, tmp_path):
     standard = documents["standard"].current_revision()
     # A second factor of the admin's, for the form that removes it (isms/views/mfa.py).
     TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+    from isms.tokens import issue_token
+
+    issue_token(people["staff"], name="スクリプト")  # so that the token page has a revoke form
     return {
         "draft": f"/manage/revisions/{draft.pk}/",
         "draft_edit": f"/manage/revisions/{draft.pk}/edit/",
@@ -142,6 +145,8 @@ FORMS = {
     "logout": ("staff", "/"),
     "set_language": ("staff", "/"),
     "notifications-read": ("staff", "/notifications/"),
+    "api-tokens": ("staff", "/accounts/tokens/"),
+    "api-token-revoke": ("staff", "/accounts/tokens/"),
     "audit-trail": ("admin", "/audit-trail/"),
     "manage-revision-new": ("admin", "new_revision"),
     "manage-revision-edit": ("admin", "draft_edit"),

@@ -153,11 +153,12 @@ def test_an_evidence_download_is_never_stored(client, evidence, people):
 
 
 def test_an_api_answer_to_a_token_caller_is_never_stored(people):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    token = Token.objects.create(user=people["staff"])
-    response = APIClient().get("/api/me/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    from isms.tokens import issue_token
+
+    _token, key = issue_token(people["staff"], name="tests")
+    response = APIClient().get("/api/me/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
     assert never_stored(response)
 

@@ -28,6 +28,10 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "display_name", "email", "section", "roles"]
 
 
+class ObtainedTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True, help_text="The key, shown this once.")
+
+
 class PolicyDocumentSerializer(serializers.ModelSerializer):
     current_revision = serializers.SerializerMethodField()
     audience_departments = serializers.SlugRelatedField(

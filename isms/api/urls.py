@@ -6,12 +6,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from . import views
 from .imports import ImportJobViewSet
 from .routers import RootRouter
+from .tokens import ApiTokenViewSet
 
 router = RootRouter()
 router.register("departments", views.DepartmentViewSet, basename="api-department")
 router.register("policies", views.PolicyDocumentViewSet, basename="api-policy")
 router.register("revisions", views.RevisionViewSet, basename="api-revision")
 router.register("imports", ImportJobViewSet, basename="api-import-job")
+router.register("tokens", ApiTokenViewSet, basename="api-tokens")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),

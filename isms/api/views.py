@@ -9,15 +9,13 @@ from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import policy_actions
+from .. import policy_actions, tokens
 from ..forms import MAX_PASSWORD_LENGTH
 from ..models import Department, PolicyRevision, RevisionStatus, RoleAssignment
 from ..pickers import VisibleChoiceFilter
@@ -49,19 +47,27 @@ class TokenRequestSerializer(AuthTokenSerializer):
     )
 
 
-class ObtainTokenView(ObtainAuthToken):
-    """Exchange a user name and password for an API token (throttled, and locked out with
-    the login form after repeated failures)."""
+class ObtainTokenView(APIView):
+    """Exchange a user name and password for a new API token, named after this endpoint,
+    with the default lifetime (throttled, and locked out with the login form after
+    repeated failures). Each call issues another token: the key of an earlier one is not
+    stored, so it cannot be handed out again."""
 
     # The credentials are in the body; an Authorization or session header proves nothing
     # here, so none is read (a stale token must not answer 401 before the throttle counts).
     authentication_classes = []
+    permission_classes = [permissions.AllowAny]
     throttle_classes = [TokenThrottle]
     serializer_class = TokenRequestSerializer
 
+    # The name a token issued here gets in the token list.
+    TOKEN_NAME = "POST /api/auth/token/"
+
+    @extend_schema(request=TokenRequestSerializer, responses=s.ObtainedTokenSerializer)
     def post(self, request, *args, **kwargs):
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request})
         try:
-            response = super().post(request, *args, **kwargs)
+            serializer.is_valid(raise_exception=True)
         except ValidationError:
             # Axes flags the DRF request it was given, which its middleware never sees: without
             # this a locked-out caller would only be told the password is wrong.
@@ -72,11 +78,12 @@ class ObtainTokenView(ObtainAuthToken):
                     detail=_("Too many failed logins: this account is locked for a while."),
                 ) from None
             raise
+        user = serializer.validated_data["user"]
+        _token, key = tokens.issue_token(user, name=self.TOKEN_NAME, request=request)
         # A successful sign-in, like one through the login form: axes forgets earlier
         # failures and last_login is updated.
-        user = Token.objects.select_related("user").get(key=response.data["token"]).user
         user_logged_in.send(sender=type(user), request=request._request, user=user)
-        return response
+        return Response({"token": key})
 
 
 class MeView(APIView):

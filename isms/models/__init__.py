@@ -24,11 +24,14 @@ from .policy import (
     RevisionStatus,
 )
 from .sessions import SignedInSession
+from .tokens import ApiToken, RevokedReason
 
 # What apps may use of the core's models: import them from isms.models, never from its
 # submodules (tests/test_import_rules.py).
 
 __all__ = [
+    "ApiToken",
+    "RevokedReason",
     "DEPARTMENTAL_ROLES",
     "GLOBAL_ROLES",
     "ImportJob",

@@ -79,6 +79,9 @@ class AuditAction(models.TextChoices):
     MFA_REMOVED = "mfa.removed", _("Second factor removed")
     MFA_RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated", _("Recovery codes generated")
     MFA_VERIFICATION_FAILED = "mfa.verification_failed", _("Second factor refused")
+    # API tokens (isms, tokens)
+    TOKEN_ISSUED = "token.issued", _("API token issued")
+    TOKEN_REVOKED = "token.revoked", _("API token revoked")
 
 
 class AuditEventQuerySet(models.QuerySet):

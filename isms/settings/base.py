@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -307,6 +306,11 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
 # in on its own: every sign-in goes through the LoginView and its backends.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "isms.mfa"
+# API tokens (isms/tokens.py): the lifetime a token gets unless its owner asks for less, the
+# longest they may ask for, and how many unexpired tokens a person may hold at once.
+API_TOKEN_LIFETIME_DAYS = env.int("API_TOKEN_LIFETIME_DAYS", default=90)
+API_TOKEN_MAX_LIFETIME_DAYS = env.int("API_TOKEN_MAX_LIFETIME_DAYS", default=365)
+API_TOKEN_MAX_PER_PERSON = env.int("API_TOKEN_MAX_PER_PERSON", default=20)
 
 GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: anonymous visitors hold no rights
@@ -426,7 +430,7 @@ REST_FRAMEWORK = {
     # Token first: DRF answers an anonymous caller with the first class's WWW-Authenticate
     # challenge, 401 (session authentication has none, which made it 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "isms.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
