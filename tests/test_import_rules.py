@@ -31,6 +31,7 @@ PUBLIC_CORE_MODULES = {
     "isms.portal",
     "isms.rendering",
     "isms.roles",
+    "isms.second_factor",
     "isms.signals",
     "isms.templatetags.isms",
 }
