@@ -61,18 +61,31 @@ def documents_live(transactional_db, documents):
 
 
 @pytest.fixture
-def log_in(browser, live_server):
-    """log_in("admin", **context options) -> a page in a fresh browser context, logged in
-    through the form."""
+def new_page(browser):
+    """new_page(base_url, **context options) -> a page in a fresh browser context of a
+    Japanese reader in Tokyo; the contexts close after the test."""
     contexts = []
 
-    def log_in(username, **context_options):
+    def new_page(base_url, **context_options):
         context = browser.new_context(
-            base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo", **context_options
+            base_url=base_url, locale="ja-JP", timezone_id="Asia/Tokyo", **context_options
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        page = context.new_page()
+        return context.new_page()
+
+    yield new_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def log_in(new_page, live_server):
+    """log_in("admin", **context options) -> a page in a fresh browser context, logged in
+    through the form."""
+
+    def log_in(username, **context_options):
+        page = new_page(live_server.url, **context_options)
         page.goto("/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", PASSWORD)
@@ -81,9 +94,7 @@ def log_in(browser, live_server):
         expect(page.get_by_test_id("current-user")).to_be_visible()
         return page
 
-    yield log_in
-    for context in contexts:
-        context.close()
+    return log_in
 
 
 def assert_fits_the_screen(page):

@@ -19,7 +19,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from . import shared_data
-from .browser import browser, documents_live, log_in, people_live  # noqa: F401 - fixtures
+from .browser import (  # noqa: F401 - fixtures
+    browser,
+    documents_live,
+    log_in,
+    new_page,
+    people_live,
+)
 from .db_guards import flush_past_the_truncate_guard  # noqa: F401 - fixture (autouse)
 from .factories import PASSWORD
 from .ldap_server import directory, directory_server  # noqa: F401 - fixtures

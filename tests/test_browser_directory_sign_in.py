@@ -19,22 +19,13 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def open_login(browser, live_server):
-    contexts = []
-
+def open_login(new_page, live_server):
     def open_login():
-        context = browser.new_context(
-            base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo"
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
+        page = new_page(live_server.url)
         page.goto("/accounts/login/")
         return page
 
-    yield open_login
-    for context in contexts:
-        context.close()
+    return open_login
 
 
 def submit(page, username, password):

@@ -35,20 +35,8 @@ def mfa_live(settings, live_server):
 
 
 @pytest.fixture
-def page_for(browser, mfa_live):
-    contexts = []
-
-    def new_page():
-        context = browser.new_context(
-            base_url=mfa_live.url, locale="ja-JP", timezone_id="Asia/Tokyo"
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield new_page
-    for context in contexts:
-        context.close()
+def page_for(new_page, mfa_live):
+    return lambda: new_page(mfa_live.url)
 
 
 def sign_in(page, username):

@@ -348,35 +348,28 @@ def test_a_local_password_still_works_when_the_provider_is_unreachable(client, s
 
 @pytest.mark.browser
 def test_in_a_browser_a_member_of_staff_signs_in_with_the_button_and_out_at_both_ends(
-    oidc_settings, oidc_provider, staff, browser, live_server
+    oidc_settings, oidc_provider, staff, new_page, live_server
 ):
     # As isms/settings/base.py allows when OIDC_ISSUER is set: the logout form's redirect
     # to the provider (the settings of this test run were read without a provider).
     policy = copy.deepcopy(oidc_settings.CONTENT_SECURITY_POLICY)
     policy["DIRECTIVES"]["form-action"].append(oidc_provider.issuer)
     oidc_settings.CONTENT_SECURITY_POLICY = policy
-    context = browser.new_context(
-        base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo"
-    )
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.get_by_role("link", name="テスト県共通認証でサインイン").click()
-        expect(page).to_have_url(re.compile(rf"^{re.escape(oidc_provider.issuer)}/interaction/"))
-        page.fill("input[name=login]", "joho.taro")
-        page.fill("input[name=password]", ACCOUNTS["joho.taro"]["password"])
-        page.click("form button[type=submit]")
-        expect(page).to_have_url(f"{live_server.url}/")
-        expect(page.get_by_test_id("current-user")).to_be_visible()
+    page = new_page(live_server.url)
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name="テスト県共通認証でサインイン").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(oidc_provider.issuer)}/interaction/"))
+    page.fill("input[name=login]", "joho.taro")
+    page.fill("input[name=password]", ACCOUNTS["joho.taro"]["password"])
+    page.click("form button[type=submit]")
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_test_id("current-user")).to_be_visible()
 
-        page.click('form[action="/accounts/logout/"] button')
-        expect(page).to_have_url(re.compile(rf"^{re.escape(oidc_provider.issuer)}/session/end"))
-        page.click("button[name=logout][value=yes]")
-        expect(page).to_have_url(f"{live_server.url}/policy/")
-        expect(page.get_by_test_id("current-user")).to_have_count(0)
-    finally:
-        context.close()
+    page.click('form[action="/accounts/logout/"] button')
+    expect(page).to_have_url(re.compile(rf"^{re.escape(oidc_provider.issuer)}/session/end"))
+    page.click("button[name=logout][value=yes]")
+    expect(page).to_have_url(f"{live_server.url}/policy/")
+    expect(page.get_by_test_id("current-user")).to_have_count(0)
 
 
 def settings_with(environment):
