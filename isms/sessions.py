@@ -111,10 +111,6 @@ def key_changed(previous_key: str | None, request: HttpRequest) -> None:
         SignedInSession.objects.filter(session_key=previous_key).update(session_key=key)
 
 
-def _user_agent(request: HttpRequest) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")[:300]
-
-
 @receiver(user_logged_in)
 def _record_session(sender, request, user, **kwargs):
     if request is None or not hasattr(request, "session"):
@@ -127,7 +123,7 @@ def _record_session(sender, request, user, **kwargs):
         session_key=request.session.session_key,
         defaults={
             "user": user,
-            "user_agent": _user_agent(request),
+            "user_agent": audit.user_agent(request),
             "ip_address": client_ip(request),
             "last_seen_at": now,
         },
@@ -179,7 +175,7 @@ class SessionActivityMiddleware:
                 session_key=key,
                 defaults={
                     "user": user,
-                    "user_agent": _user_agent(request),
+                    "user_agent": audit.user_agent(request),
                     "ip_address": client_ip(request),
                     "last_seen_at": now,
                 },
