@@ -14,12 +14,15 @@ class AcknowledgementsConfig(AppConfig):
             register_panel,
             register_summary_section,
         )
-        from isms.signals import revision_published
+        from isms.signals import people_moved, revision_published
 
         from . import access, services, tasks
 
         revision_published.connect(
             services.open_campaign_on_publication, dispatch_uid="open_campaign"
+        )
+        people_moved.connect(
+            services.give_late_joiners_their_own_deadline, dispatch_uid="late_joiner_deadlines"
         )
         register_nav(
             NavItem(_("My acknowledgements"), "my-acknowledgements", lambda user: True, order=20)

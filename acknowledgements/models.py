@@ -124,3 +124,35 @@ class Acknowledgement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("Acknowledgements cannot be deleted.")
+
+
+class PersonalDeadline(models.Model):
+    """A later deadline for one person of a campaign's audience: someone who joined the
+    audience after the campaign opened (new staff, a move into a department a procedure is
+    for) has their own period, counted from the day they joined it."""
+
+    campaign = models.ForeignKey(
+        AcknowledgementCampaign,
+        verbose_name=_("campaign"),
+        on_delete=models.PROTECT,
+        related_name="personal_deadlines",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    deadline = models.DateField(_("deadline"))
+    joined_on = models.DateField(_("joined the audience"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("personal deadline")
+        verbose_name_plural = _("personal deadlines")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user"], name="one_personal_deadline"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.campaign_id} {self.deadline}"

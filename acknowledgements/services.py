@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -24,12 +34,13 @@ from isms.models import (
     PolicyRevision,
     RevisionStatus,
     User,
+    subtree_ids,
 )
 from isms.notify import enqueue
 from isms.roles import AnyUser
 
 from . import access, tasks
-from .models import Acknowledgement, AcknowledgementCampaign
+from .models import Acknowledgement, AcknowledgementCampaign, PersonalDeadline
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -128,13 +139,61 @@ def pending_campaigns(user: AnyUser) -> QuerySet[AcknowledgementCampaign]:
     if not user.is_authenticated or not user.section_id or not user.is_active:
         return AcknowledgementCampaign.objects.none()
     acknowledged = Acknowledgement.objects.filter(user=user, revision_id=OuterRef("revision_id"))
+    own_deadline = PersonalDeadline.objects.filter(user=user, campaign_id=OuterRef("pk")).values(
+        "deadline"
+    )[:1]
     return (
         AcknowledgementCampaign.objects.filter(revision__status=RevisionStatus.PUBLISHED)
         .filter(in_audience_q(user))
         .exclude(Exists(acknowledged))
         .select_related("revision__document")
-        .order_by("deadline", "pk")
+        # The person's own deadline when they joined the audience late (PersonalDeadline).
+        .annotate(due_on=Coalesce(Subquery(own_deadline), F("deadline")))
+        .order_by("due_on", "pk")
     )
+
+
+def give_late_joiners_their_own_deadline(
+    sender: object, moves: list[tuple[int, int | None, int]], on: datetime.date, **kwargs: Any
+) -> int:
+    """Receiver of isms.signals.people_moved: people who joined the audience of an open
+    campaign by joining the city or moving (not those who were in it before the move) get
+    their own deadline, counted from the day of the move rather than the publication.
+    Per open campaign: one query for who of the movers is in its audience now."""
+    deadline = on + datetime.timedelta(days=settings.ACKNOWLEDGEMENT_DEADLINE_DAYS)
+    old_unit = {user_id: old for user_id, old, _new in moves}
+    ids = sorted(old_unit)
+    created = 0
+    for campaign in AcknowledgementCampaign.objects.filter(
+        revision__status=RevisionStatus.PUBLISHED, deadline__lt=deadline
+    ).select_related("revision__document"):
+        document = campaign.revision.document
+        was_in: set[int] | None = None  # None: the whole staff (every unit)
+        if document.audience == Audience.DEPARTMENTS:
+            was_in = set(
+                subtree_ids(document.audience_departments.all()).values_list("unit_id", flat=True)
+            )
+        acknowledged = Acknowledgement.objects.filter(
+            user_id=OuterRef("pk"), revision=campaign.revision
+        )
+        rows = []
+        for start in range(0, len(ids), 5000):
+            for user_id in (
+                document.audience_members()
+                .filter(pk__in=ids[start : start + 5000])
+                .exclude(Exists(acknowledged))
+                .values_list("pk", flat=True)
+            ):
+                old = old_unit[user_id]
+                if old is not None and (was_in is None or old in was_in):
+                    continue  # in the audience before the move: the campaign's deadline
+                rows.append(
+                    PersonalDeadline(
+                        campaign=campaign, user_id=user_id, deadline=deadline, joined_on=on
+                    )
+                )
+        created += len(PersonalDeadline.objects.bulk_create(rows, ignore_conflicts=True))
+    return created
 
 
 def must_acknowledge(user: AnyUser, revision: PolicyRevision) -> bool:

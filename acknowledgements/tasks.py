@@ -7,7 +7,10 @@ so it can run any number of times, on any number of workers, and send each remin
 The jobs were named training.tasks.* before acknowledgements became their own app; the old
 names stay registered (at the end) so that messages already queued under them still run."""
 
+import datetime
+
 from celery import shared_task
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +27,7 @@ from isms.notify import (
     send_once,
 )
 
-from .models import Acknowledgement, AcknowledgementCampaign
+from .models import Acknowledgement, AcknowledgementCampaign, PersonalDeadline
 
 ACK_TITLES = {
     "opened": _("Please acknowledge: %(title)s"),
@@ -33,21 +36,46 @@ ACK_TITLES = {
 }
 
 
-def _pending_acknowledgers(campaign):
+def _pending_acknowledgers(campaign, today):
+    """Who has not acknowledged, leaving out those whose own, later deadline (they joined
+    the audience late) does not call for an escalation yet."""
     revision = campaign.revision
-    return revision.document.audience_members().exclude(
-        Exists(Acknowledgement.objects.filter(user_id=OuterRef("pk"), revision=revision))
+    not_due_yet = PersonalDeadline.objects.filter(
+        campaign=campaign,
+        user_id=OuterRef("pk"),
+        deadline__gt=today - datetime.timedelta(days=settings.ESCALATION_AFTER_DAYS),
+    )
+    return (
+        revision.document.audience_members()
+        .exclude(Exists(Acknowledgement.objects.filter(user_id=OuterRef("pk"), revision=revision)))
+        .exclude(Exists(not_due_yet))
     )
 
 
 def _campaign_messages(campaign, today):
+    """Reminders at the campaign's deadline stage; those who joined the audience late at the
+    stage of their own deadline (PersonalDeadline), under the same subject."""
+    own = PersonalDeadline.objects.filter(campaign=campaign)
+    yield from _stage_messages(
+        campaign, campaign.deadline, today, exclude=own.values_list("user_id", flat=True)
+    )
+    for deadline in own.order_by().values_list("deadline", flat=True).distinct():
+        yield from _stage_messages(
+            campaign,
+            deadline,
+            today,
+            only=own.filter(deadline=deadline).values_list("user_id", flat=True),
+        )
+
+
+def _stage_messages(campaign, deadline, today, *, exclude=None, only=None):
     revision = campaign.revision
     subject = f"campaign:{campaign.pk}"
-    stage = deadline_stage(campaign.deadline, today)
+    stage = deadline_stage(deadline, today)
     path = f"/acknowledgements/revisions/{revision.pk}/"
 
     def render(user):
-        values = {"title": revision.title, "deadline": to_era(campaign.deadline)}
+        values = {"title": revision.title, "deadline": to_era(deadline)}
         return (
             ACK_TITLES[stage] % values,
             _(
@@ -59,6 +87,10 @@ def _campaign_messages(campaign, today):
         )
 
     audience = revision.document.audience_members()
+    if exclude is not None:
+        audience = audience.exclude(pk__in=exclude)
+    if only is not None:
+        audience = audience.filter(pk__in=only)
     acknowledged = Acknowledgement.objects.filter(revision=revision).values_list(
         "user_id", flat=True
     )
@@ -81,7 +113,7 @@ def remind_acknowledgements(today=None):
             sent += send_once(
                 escalations(
                     f"campaign:{campaign.pk}",
-                    _pending_acknowledgers(campaign),
+                    _pending_acknowledgers(campaign, today),
                     campaign.revision.title,
                     campaign.deadline,
                     f"/acknowledgements/status/{campaign.revision_id}/",

@@ -16,6 +16,12 @@ class AssetsConfig(AppConfig):
         register_nav(NavItem(_("Information assets"), "asset-list", can_use_register, order=40))
         demo_seeded.connect(demo.seed_demo_assets, dispatch_uid="assets_demo")
 
+        from isms.signals import unit_merged
+
+        from .services import pass_assets_to_successor
+
+        unit_merged.connect(pass_assets_to_successor, dispatch_uid="assets_to_successor")
+
         from isms.portal import register_summary_section
 
         from . import tasks

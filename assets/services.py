@@ -239,3 +239,39 @@ def activate_scheme(
         data={"scheme": scheme.code, "previous": previous.code if previous else None},
     )
     return scheme
+
+
+def pass_assets_to_successor(
+    sender: object,
+    unit: Department,
+    successor: Department,
+    by: User,
+    batch: Any = None,
+    **kwargs: Any,
+) -> dict[str, int]:
+    """Receiver of isms.signals.unit_merged: the merged unit's assets belong to its
+    successor from now on, each with a history entry that says so. Bulk: one UPDATE and
+    one INSERT per 2,000 assets, whatever their number."""
+    reason = _("Reorganisation: %(old)s was merged into %(new)s.") % {
+        "old": unit.name,
+        "new": successor.name,
+    }
+    moved = 0
+    assets = Asset.objects.filter(section=unit).only("pk", "confidentiality_rank")
+    while True:
+        chunk = list(assets[:2000])
+        if not chunk:
+            break
+        AssetChange.objects.bulk_create(
+            AssetChange(
+                asset=asset,
+                kind=ChangeKind.EDITED,
+                changed_by=by,
+                changes={"section": [unit.name, successor.name]},
+                reason=reason,
+            )
+            for asset in chunk
+        )
+        Asset.objects.filter(pk__in=[a.pk for a in chunk]).update(section=successor)
+        moved += len(chunk)
+    return {"assets": moved}

@@ -16,6 +16,12 @@ class AuditsConfig(AppConfig):
 
         register_nav(NavItem(_("Audits"), "audit-cycle-list", uses_audits, order=50))
         demo_seeded.connect(demo.seed_demo_audits, dispatch_uid="audits_demo")
+
+        from isms.signals import unit_merged
+
+        from .services import pass_records_to_successor
+
+        unit_merged.connect(pass_records_to_successor, dispatch_uid="audit_records_to_successor")
         register_revision_panel(
             Panel("audits/panel_addressed_findings.html", addressed_findings_panel)
         )

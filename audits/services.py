@@ -533,3 +533,30 @@ def can_download(user: AnyUser, evidence: Evidence) -> bool:
         evidence.finding_id is not None
         and access.visible_findings(user).filter(pk=evidence.finding_id).exists()
     )
+
+
+def pass_records_to_successor(
+    sender: object, unit: Department, successor: Department, **kwargs: Any
+) -> dict[str, int]:
+    """Receiver of isms.signals.unit_merged: the merged unit's open findings (with their
+    corrective actions), its self-inspections still being answered, and its place in open
+    cycles pass to the successor. Closed findings and submitted inspections stay where
+    they were made: they are the record of that unit."""
+    findings = Finding.objects.filter(department=unit).exclude(status=FindingStatus.CLOSED)
+    actions = CorrectiveAction.objects.filter(finding__in=findings).count()
+    moved_findings = findings.update(department=successor)
+    open_inspections = Inspection.objects.filter(department=unit).exclude(
+        status=SubmissionStatus.SUBMITTED
+    )
+    # One inspection per department and cycle: where the successor has its own, the
+    # merged unit's stays (and the successor answers for both).
+    taken = Inspection.objects.filter(department=successor).values("cycle_id")
+    moved_inspections = open_inspections.exclude(cycle_id__in=taken).update(department=successor)
+    today = timezone.localdate()
+    for cycle in Cycle.objects.filter(departments=unit, due_on__gte=today):
+        cycle.departments.add(successor)
+    return {
+        "findings": moved_findings,
+        "corrective_actions": actions,
+        "self_inspections": moved_inspections,
+    }

@@ -21,6 +21,7 @@ class IsmsConfig(AppConfig):
             accounts,  # noqa: F401 - connects the sign-in receivers of the audit trail
             mfa,  # noqa: F401 - connects its sign-in receiver
             sessions,  # noqa: F401 - connects the receivers that record sessions
+            tasks,  # noqa: F401 - registers the core's jobs, which services queue by name
             tokens,  # noqa: F401 - connects the receivers that revoke API tokens
         )
         from .portal import NavItem, register_nav

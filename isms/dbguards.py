@@ -25,6 +25,7 @@ APPEND_ONLY_TABLES = (
     "isms_auditevent",
     "acknowledgements_acknowledgement",
     "assets_assetchange",
+    "isms_unitchange",
 )
 # Published revisions are frozen rather than append-only: drafts still change.
 PROTECTED_TABLES = (*APPEND_ONLY_TABLES, "isms_policyrevision")

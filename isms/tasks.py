@@ -1,3 +1,4 @@
+import datetime
 import logging
 
 from celery import shared_task
@@ -5,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit, policy_actions
+from .eras import to_era
 from .imports import run_import_job  # noqa: F401 - the worker finds its tasks here
 from .models import RoleAssignment
 from .notify import REMINDER_TASK_OPTIONS, Message, send_once
@@ -79,3 +81,73 @@ def weekly_summary(today=None):
         Message(user, f"weekly-summary:{year}-W{week:02d}", "weekly", "weekly_summary", render)
         for user in recipients.values()
     )
+
+
+# --- people and organisation from the personnel system (isms.personnel) ------------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def check_personnel_batch(batch_id):
+    """Read and check an uploaded personnel file into its preview."""
+    from .personnel import services
+
+    return services.check_batch(batch_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def apply_due_personnel_batches(today=None):
+    """Just after midnight Japan time (and every hour, to catch up on a missed run): apply
+    the batches whose effective date has come. A batch applies in one transaction, so a
+    worker killed half-way leaves it scheduled and the next run applies it whole."""
+    from .personnel import services
+
+    today = datetime.date.fromisoformat(today) if today else None
+    return {str(k): v for k, v in services.apply_due_batches(today).items()}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def deactivate_leavers(today=None):
+    """After a leaver's last working day: their account ends, their records stay."""
+    from .personnel import services
+
+    today = datetime.date.fromisoformat(today) if today else None
+    return services.deactivate_leavers(today)
+
+
+@shared_task(**REMINDER_TASK_OPTIONS)
+def send_personnel_digest(batch_id):
+    """To the heads of each department a batch changed: who joined and who left it (their
+    own department's people only). Through the ledger: sent once per head and batch."""
+    from .models import PersonnelBatch
+    from .notify import department_heads
+
+    batch = PersonnelBatch.objects.get(pk=batch_id)
+    digest = batch.preview.get("digest", {})
+    heads = department_heads()
+    messages = []
+    for department_id, names in digest.items():
+
+        def render(head, names=names):
+            lines = []
+            if names["joined"]:
+                lines += [_("Joined:")] + [f"- {n}" for n in names["joined"][:200]]
+            if names["left"]:
+                lines += [_("Left:")] + [f"- {n}" for n in names["left"][:200]]
+            return (
+                _("Personnel changes in your department (%(date)s)")
+                % {"date": to_era(batch.effective_on)},
+                "\n".join(lines),
+                "/",
+            )
+
+        for head in heads.get(int(department_id), []):
+            messages.append(
+                Message(
+                    head,
+                    f"personnel-batch:{batch.pk}:department:{department_id}",
+                    "digest",
+                    "personnel.digest",
+                    render,
+                )
+            )
+    return send_once(messages)

@@ -33,6 +33,7 @@ PUBLIC_CORE_MODULES = {
     "isms.roles",
     "isms.second_factor",
     "isms.signals",
+    "isms.tables",
     "isms.templatetags.isms",
 }
 

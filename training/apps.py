@@ -8,8 +8,11 @@ class TrainingConfig(AppConfig):
 
     def ready(self):
         from isms.portal import NavItem, register_nav, register_summary_section
+        from isms.signals import people_moved
 
-        from . import access, tasks
+        from . import access, services, tasks
+
+        people_moved.connect(services.enrol_people_who_moved, dispatch_uid="enrol_movers")
 
         register_nav(NavItem(_("Security training"), "my-courses", lambda user: True, order=25))
         register_nav(

@@ -43,10 +43,17 @@ def audience_users(course: Course) -> QuerySet[User]:
     return people
 
 
-def _due_on(course: Course, user: User, today: datetime.date) -> datetime.date:
-    """A new member of staff has their own period; everyone else the course deadline."""
+def _due_on(
+    course: Course, user: User, today: datetime.date, moved_on: datetime.date | None = None
+) -> datetime.date:
+    """A new member of staff has their own period, and so has someone the course reaches by
+    a move (a new unit, a new role); everyone else the course deadline."""
     if course.for_new_staff and user.joined_on:
         return user.joined_on + datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
+    if moved_on is not None:
+        return max(
+            course.deadline, moved_on + datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
+        )
     published_on = timezone.localtime(course.published_at).date() if course.published_at else None
     if user.joined_on and published_on and user.joined_on > published_on:
         return max(
@@ -56,11 +63,20 @@ def _due_on(course: Course, user: User, today: datetime.date) -> datetime.date:
     return course.deadline
 
 
-def sync_enrolments(course: Course | None = None, today: datetime.date | None = None) -> int:
+def sync_enrolments(
+    course: Course | None = None,
+    today: datetime.date | None = None,
+    *,
+    people_ids: list[int] | None = None,
+    moved_on: datetime.date | None = None,
+) -> int:
     """Enrol everyone in the audience of the published courses of this fiscal year who is
     not enrolled yet: the whole audience at publication, and each newcomer later. Courses
     for new staff go to people who joined within the last NEW_STAFF_COURSE_DAYS days.
-    Returns the number of new enrolments. Batched; running it again adds nothing."""
+    Returns the number of new enrolments. Batched; running it again adds nothing.
+
+    `people_ids` limits it to those people (who moved or joined on `moved_on`, their
+    courses due counted from that day)."""
     today = today or timezone.localdate()
     courses = (
         [course]
@@ -72,18 +88,33 @@ def sync_enrolments(course: Course | None = None, today: datetime.date | None = 
         people = audience_users(course).exclude(
             Exists(Enrolment.objects.filter(course=course, user_id=OuterRef("pk")))
         )
+        if people_ids is not None:
+            people = people.filter(pk__in=people_ids)
         if course.for_new_staff:
             people = people.filter(
                 joined_on__gte=today - datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
             )
         batch = []
         for user in people.only("pk", "joined_on").iterator(chunk_size=2000):
-            batch.append(Enrolment(course=course, user=user, due_on=_due_on(course, user, today)))
+            due_on = _due_on(course, user, today, moved_on)
+            batch.append(Enrolment(course=course, user=user, due_on=due_on))
             if len(batch) >= 2000:
                 created += len(Enrolment.objects.bulk_create(batch, ignore_conflicts=True))
                 batch = []
         if batch:
             created += len(Enrolment.objects.bulk_create(batch, ignore_conflicts=True))
+    return created
+
+
+def enrol_people_who_moved(
+    sender: object, moves: list[tuple[int, int | None, int]], on: datetime.date, **kwargs: Any
+) -> int:
+    """Receiver of isms.signals.people_moved: the courses of this fiscal year that the new
+    unit (or, for newcomers, joining) calls for, due counted from the day of the move."""
+    ids = sorted({user_id for user_id, _old, _new in moves})
+    created = 0
+    for start in range(0, len(ids), 5000):
+        created += sync_enrolments(today=on, people_ids=ids[start : start + 5000], moved_on=on)
     return created
 
 

@@ -16,6 +16,17 @@ from .organisation import (
     department_id_of,
     subtree_ids,
 )
+from .personnel import (
+    BatchKind,
+    BatchStatus,
+    EmploymentType,
+    PersonnelBatch,
+    PersonnelRoleGrant,
+    Posting,
+    RoleRule,
+    UnitChange,
+    UnitChangeKind,
+)
 from .policy import (
     Audience,
     DocumentKind,
@@ -30,6 +41,15 @@ from .tokens import ApiToken, RevokedReason
 # submodules (tests/test_import_rules.py).
 
 __all__ = [
+    "BatchKind",
+    "BatchStatus",
+    "EmploymentType",
+    "PersonnelBatch",
+    "PersonnelRoleGrant",
+    "Posting",
+    "RoleRule",
+    "UnitChange",
+    "UnitChangeKind",
     "ApiToken",
     "RevokedReason",
     "DEPARTMENTAL_ROLES",

@@ -82,6 +82,13 @@ class AuditAction(models.TextChoices):
     # API tokens (isms, tokens)
     TOKEN_ISSUED = "token.issued", _("API token issued")
     TOKEN_REVOKED = "token.revoked", _("API token revoked")
+    # People and organisation from the personnel system (isms.personnel)
+    PERSONNEL_UPLOADED = "personnel.uploaded", _("Personnel file uploaded")
+    PERSONNEL_SCHEDULED = "personnel.scheduled", _("Personnel batch scheduled")
+    PERSONNEL_CANCELLED = "personnel.cancelled", _("Personnel batch cancelled")
+    PERSONNEL_APPLIED = "personnel.applied", _("Personnel batch applied")
+    PERSONNEL_FAILED = "personnel.failed", _("Personnel batch could not be applied")
+    PERSON_DEACTIVATED = "personnel.deactivated", _("Leaver deactivated")
 
 
 class AuditEventQuerySet(models.QuerySet):

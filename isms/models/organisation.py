@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -123,6 +124,20 @@ class Department(models.Model):
         related_name="children",
     )
     sort_order = models.PositiveIntegerField(_("order"), default=0)
+    # A unit is never deleted once it holds records: a reorganisation ends it (its last
+    # day) and may name the unit that takes over its people and records.
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("The unit's last day.")
+    )
+    successor = models.ForeignKey(
+        "self",
+        verbose_name=_("successor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predecessors",
+    )
 
     objects = DepartmentQuerySet.as_manager()
 
@@ -172,6 +187,12 @@ class Department(models.Model):
                     )
                 }
             )
+
+    def is_current(self, on=None):
+        on = on or timezone.localdate()
+        return (self.valid_from is None or self.valid_from <= on) and (
+            self.valid_until is None or self.valid_until >= on
+        )
 
     def ancestors_and_self(self):
         """Ids of this department and those above it (at most three, no query per level
@@ -274,6 +295,17 @@ class User(AbstractUser):
         blank=True,
         help_text=_("First working day; new staff get their courses from this date."),
     )
+    # From the personnel system (isms.personnel): readings, post and employment type.
+    family_name_reading = models.CharField(_("family name (reading)"), max_length=150, blank=True)
+    given_name_reading = models.CharField(_("given name (reading)"), max_length=150, blank=True)
+    post = models.CharField(_("post"), max_length=50, blank=True)
+    employment_type = models.CharField(_("employment type"), max_length=20, blank=True)
+    left_on = models.DateField(
+        _("last working day"),
+        null=True,
+        blank=True,
+        help_text=_("The person is deactivated after this day; their records are kept."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -281,6 +313,34 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.display_name or self.username
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        # The section as loaded, so that save() knows whether the person moved.
+        user._saved_section_id = user.__dict__.get("section_id")
+        return user
+
+    def save(self, *args, **kwargs):
+        """A change of section made one person at a time (the Django admin, a sign-in that
+        creates the person) opens a posting too; the personnel batches write theirs in bulk
+        (isms.personnel)."""
+        update_fields = kwargs.get("update_fields")
+        saves_section = update_fields is None or {"section", "section_id"} & set(update_fields)
+        adding = self._state.adding
+        moved = saves_section and (
+            (adding and self.section_id is not None)
+            or (not adding and self.section_id != getattr(self, "_saved_section_id", None))
+        )
+        if not moved:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            from .personnel import record_posting
+
+            record_posting(self, on=None if not adding else self.joined_on)
+        self._saved_section_id = self.section_id
 
     @property
     def global_roles(self):

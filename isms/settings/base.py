@@ -386,6 +386,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "isms.tasks.seal_audit_trail",
         "schedule": crontab(minute="*"),
     },
+    # Personnel batches (the April transfer) on their effective date, from just after
+    # midnight; every hour, so that a missed run is caught up the same day.
+    "apply-due-personnel-batches": {
+        "task": "isms.tasks.apply_due_personnel_batches",
+        "schedule": crontab(minute=1),
+    },
+    "deactivate-leavers": {
+        "task": "isms.tasks.deactivate_leavers",
+        "schedule": crontab(hour=0, minute=5),
+    },
     "sync-enrolments": {
         "task": "training.tasks.sync_enrolments",
         "schedule": crontab(hour=6, minute=0),
