@@ -25,9 +25,12 @@ class IsmsConfig(AppConfig):
             tokens,  # noqa: F401 - connects the receivers that revoke API tokens
         )
         from .portal import NavItem, register_nav
-        from .roles import can_manage_policy, can_read_audit_trail
+        from .roles import can_manage_policy, can_read_audit_trail, is_programme_admin
 
         register_nav(NavItem(_("Policies"), "document-list", lambda user: True, order=10))
         register_nav(NavItem(_("Manage policy"), "manage-index", can_manage_policy, order=80))
         register_nav(NavItem(_("Audit trail"), "audit-trail", can_read_audit_trail, order=90))
+        register_nav(
+            NavItem(_("People and organisation"), "personnel-batches", is_programme_admin, order=85)
+        )
         register_nav(NavItem(_("API tokens"), "api-tokens", lambda user: True, order=95))

@@ -4,7 +4,17 @@ from django.urls import include, path
 
 from . import oidc_signin
 from .forms import LoginForm
-from .views import account, home, imports, manage, mfa, notifications, policy, tokens
+from .views import (
+    account,
+    home,
+    imports,
+    manage,
+    mfa,
+    notifications,
+    personnel,
+    policy,
+    tokens,
+)
 
 # Two-step verification (isms/views/mfa.py); the passkey endpoints keep django-otp-webauthn's
 # namespace, which its script tags reverse.
@@ -58,6 +68,17 @@ urlpatterns = [
     ),
     path("audit-trail/", home.audit_trail, name="audit-trail"),
     path("imports/<int:pk>/", imports.import_job, name="import-job"),
+    path("people/imports/", personnel.batch_list, name="personnel-batches"),
+    path("people/imports/<int:pk>/", personnel.batch_detail, name="personnel-batch"),
+    path(
+        "people/imports/<int:pk>/schedule/",
+        personnel.batch_schedule,
+        name="personnel-batch-schedule",
+    ),
+    path("people/imports/<int:pk>/cancel/", personnel.batch_cancel, name="personnel-batch-cancel"),
+    path("people/<int:pk>/postings/", personnel.person_postings, name="person-postings"),
+    path("organisation/", personnel.organisation, name="organisation"),
+    path("organisation/<slug:code>/", personnel.unit_detail, name="unit-detail"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.mark_all_read, name="notifications-read"),
     path("accounts/tokens/", tokens.token_list, name="api-tokens"),

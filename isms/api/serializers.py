@@ -7,7 +7,17 @@ from .fields import IdField
 class DepartmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Department
-        fields = ["id", "code", "name", "name_en", "kind", "parent"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "name_en",
+            "kind",
+            "parent",
+            "valid_from",
+            "valid_until",
+            "successor",
+        ]
 
 
 class RoleSerializer(serializers.ModelSerializer):

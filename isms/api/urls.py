@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import views
 from .imports import ImportJobViewSet
+from .personnel import PersonnelBatchViewSet, PostingViewSet
 from .routers import RootRouter
 from .tokens import ApiTokenViewSet
 
@@ -14,6 +15,8 @@ router.register("policies", views.PolicyDocumentViewSet, basename="api-policy")
 router.register("revisions", views.RevisionViewSet, basename="api-revision")
 router.register("imports", ImportJobViewSet, basename="api-import-job")
 router.register("tokens", ApiTokenViewSet, basename="api-tokens")
+router.register("personnel/batches", PersonnelBatchViewSet, basename="api-personnel-batch")
+router.register("personnel/postings", PostingViewSet, basename="api-posting")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),

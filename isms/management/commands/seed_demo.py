@@ -13,6 +13,7 @@ from django.utils import timezone
 from isms import policy_actions
 from isms.audit import seal_pending_events
 from isms.demo.organisation import ORGANISATION
+from isms.demo.personnel import seed_april_batches
 from isms.models import Audience, Department, DocumentKind, PolicyDocument, Role
 from isms.policy_import import import_policy, parse_policy
 from isms.roles import assign_role
@@ -82,6 +83,7 @@ class Command(BaseCommand):
         self.create_staff(departments)
         self.create_policies(users, departments)
         demo_seeded.send(sender=self.__class__, departments=departments, users=users)
+        seed_april_batches(users["admin"], timezone.localdate())
         # The demo has no beat: chain its audit trail now, so verify_audit_trail has it all.
         seal_pending_events()
         self.stdout.write(
