@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .. import dbguards
 from ..exceptions import ImmutableRecordError
@@ -259,8 +260,8 @@ class PersonnelRoleGrant(models.Model):
 
 
 class BatchKind(models.TextChoices):
-    ORGANISATION = "organisation", _("Organisation")
-    STAFF = "staff", _("Staff")
+    ORGANISATION = "organisation", pgettext_lazy("what a personnel file holds", "Organisation")
+    STAFF = "staff", pgettext_lazy("what a personnel file holds", "Staff")
 
 
 class BatchStatus(models.TextChoices):
