@@ -32,6 +32,7 @@ from isms.models import (
     Department,
     PolicyDocument,
     PolicyRevision,
+    Posting,
     RevisionStatus,
     User,
     subtree_ids,
@@ -315,7 +316,40 @@ def status_by_department(revision: PolicyRevision, viewer: AnyUser) -> list[Depa
         .annotate(total=Count("pk"), done=Count("ack__pk"))
         .order_by()
     )
-    counts = {row["section_id"]: row for row in rows}
+    return _grouped({row["section_id"]: row for row in rows})
+
+
+def status_on(
+    revision: PolicyRevision, viewer: AnyUser, on: datetime.date
+) -> list[DepartmentStatus]:
+    """status_by_department() as it stood at the end of `on`: the people posted then
+    (isms.models.Posting, leavers included, in the unit they were in that day) and the
+    acknowledgements made by then. An acknowledgement status of last June counts last
+    June's staff. One aggregate over the postings of that day, one for the sections."""
+    end_of_day = timezone.make_aware(
+        datetime.datetime.combine(on + datetime.timedelta(days=1), datetime.time.min)
+    )
+    postings = Posting.objects.on(on).filter(unit__in=access.sections_in_scope(viewer))
+    document = revision.document
+    if document.audience == Audience.DEPARTMENTS:
+        postings = postings.filter(unit__in=subtree_ids(document.audience_departments.all()))
+    acknowledged = Acknowledgement.objects.filter(
+        user_id=OuterRef("user_id"), revision=revision, acknowledged_at__lt=end_of_day
+    )
+    rows = (
+        postings.values("unit_id")
+        .annotate(
+            total=Count("user_id", distinct=True),
+            done=Count("user_id", distinct=True, filter=Q(Exists(acknowledged))),
+        )
+        .order_by()
+    )
+    return _grouped({row["unit_id"]: row for row in rows})
+
+
+def _grouped(counts: dict[int, Any]) -> list[DepartmentStatus]:
+    """Per-section counts ({section id: {"total", "done"}}) grouped by department, in the
+    city's order."""
     sections = Department.objects.filter(pk__in=counts).select_related("parent__parent")
     grouped: dict[int | None, DepartmentStatus] = {}
     # Department-level units (a head's own office) first, then sections in the city's order.

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,7 +16,7 @@ from isms.rendering import line_diff
 from . import access
 from . import services as acks
 from .filters import PeopleStatusFilter
-from .forms import DeadlineForm
+from .forms import DeadlineForm, StatusOnForm
 from .models import Acknowledgement
 
 
@@ -111,13 +112,22 @@ def campaign_status(request, revision_id):
     page = Paginator(people, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # The counts as they stood at the end of a past day, with that day's staff.
+    on_form = StatusOnForm({"on": request.GET.get("on", "")})
+    on = on_form.cleaned_data.get("on") if on_form.is_valid() else None
+    if on is not None and on < timezone.localdate():
+        departments = acks.status_on(revision, request.user, on)
+    else:
+        on, departments = None, acks.status_by_department(revision, request.user)
     return render(
         request,
         "acknowledgements/campaign_status.html",
         {
             "campaign": campaign,
             "revision": revision,
-            "departments": acks.status_by_department(revision, request.user),
+            "departments": departments,
+            "on": on,
+            "on_form": on_form,
             "page": page,
             "form": filterset.form,
             "section": section,
