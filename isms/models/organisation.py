@@ -1,5 +1,8 @@
 """The city's organisation: administrative bodies, departments, sections, people and roles."""
 
+import datetime
+
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -337,10 +340,26 @@ class User(AbstractUser):
             return
         with transaction.atomic():
             super().save(*args, **kwargs)
-            from .personnel import record_posting
-
-            record_posting(self, on=None if not adding else self.joined_on)
+            self._record_posting(on=self.joined_on if adding else None)
         self._saved_section_id = self.section_id
+
+    def _record_posting(self, on=None):
+        """Close the current posting the day before `on` (default today) and open one in the
+        person's section from `on`."""
+        # Through the app registry: the personnel models import this module.
+        posting = apps.get_model("isms", "Posting")
+        on = on or timezone.localdate()
+        posting.objects.filter(user_id=self.pk, valid_until__isnull=True).update(
+            valid_until=on - datetime.timedelta(days=1)
+        )
+        if self.section_id is not None:
+            posting.objects.create(
+                user_id=self.pk,
+                unit_id=self.section_id,
+                post=self.post,
+                employment_type=self.employment_type,
+                valid_from=on,
+            )
 
     @property
     def global_roles(self):

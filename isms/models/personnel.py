@@ -357,24 +357,3 @@ class PersonnelBatch(models.Model):
         """Waiting for a decision or for its date: it can still be cancelled."""
         return self.status in (BatchStatus.CHECKING, BatchStatus.READY, BatchStatus.SCHEDULED)
 
-
-def record_posting(user, *, on=None, batch=None):
-    """Close the person's current posting the day before `on` (default today) and open one
-    in their section from `on`: after a change of section made one person at a time."""
-    import datetime
-
-    from django.utils import timezone
-
-    on = on or timezone.localdate()
-    Posting.objects.filter(user_id=user.pk, valid_until__isnull=True).update(
-        valid_until=on - datetime.timedelta(days=1)
-    )
-    if user.section_id is not None:
-        Posting.objects.create(
-            user_id=user.pk,
-            unit_id=user.section_id,
-            post=user.post,
-            employment_type=user.employment_type,
-            valid_from=on,
-            batch=batch,
-        )
