@@ -544,6 +544,7 @@ def pass_records_to_successor(
     they were made: they are the record of that unit."""
     findings = Finding.objects.filter(department=unit).exclude(status=FindingStatus.CLOSED)
     actions = CorrectiveAction.objects.filter(finding__in=findings).count()
+    cycles = set(findings.values_list("cycle_id", flat=True))
     moved_findings = findings.update(department=successor)
     open_inspections = Inspection.objects.filter(department=unit).exclude(
         status=SubmissionStatus.SUBMITTED
@@ -555,8 +556,34 @@ def pass_records_to_successor(
     today = timezone.localdate()
     for cycle in Cycle.objects.filter(departments=unit, due_on__gte=today):
         cycle.departments.add(successor)
+        cycles.add(cycle.pk)
+    _pass_auditors_to_successor(unit, successor, cycles, by=kwargs.get("by"))
     return {
         "findings": moved_findings,
         "corrective_actions": actions,
         "self_inspections": moved_inspections,
     }
+
+
+def _pass_auditors_to_successor(
+    unit: Department, successor: Department, cycle_ids: set[int], *, by: User | None
+) -> None:
+    """The auditors assigned to the merged unit in the cycles whose records passed to the
+    successor are assigned to the successor too: only they verify and close its findings
+    (access.audits). Never to an auditor's own department (as assign_auditor)."""
+    in_scope = set(Department.objects.within([successor.pk]).values_list("pk", flat=True))
+    for assignment in AuditorAssignment.objects.filter(
+        department=unit, cycle_id__in=cycle_ids
+    ).select_related("cycle", "auditor__section__parent__parent"):
+        if set(_own_units(assignment.auditor)) & in_scope:
+            continue
+        _assignment, created = AuditorAssignment.objects.get_or_create(
+            cycle=assignment.cycle, department=successor, auditor=assignment.auditor
+        )
+        if created:
+            audit.record(
+                AuditAction.CYCLE_AUDITOR_ASSIGNED,
+                actor=by,
+                target=assignment.cycle,
+                data={"department": successor.code, "auditor": assignment.auditor.username},
+            )

@@ -115,6 +115,13 @@ def world(client, people, documents, register, org, settings, tmp_path):
     from isms.tokens import issue_token
 
     issue_token(people["staff"], name="スクリプト")  # so that the token page has a revoke form
+    # A checked personnel batch, for its schedule and cancel forms.
+    from isms.personnel import services as personnel
+
+    from .personnel_helpers import person, staff_file
+
+    batch = personnel.upload_batch(staff_file([person("900001", "somuka")]), "staff", by=admin)
+    personnel.check_batch(batch.pk)
     return {
         "draft": f"/manage/revisions/{draft.pk}/",
         "draft_edit": f"/manage/revisions/{draft.pk}/edit/",
@@ -133,6 +140,8 @@ def world(client, people, documents, register, org, settings, tmp_path):
         "finding": f"/audits/findings/{finding.pk}/",
         "finding_obj": finding,
         "set_password": set_password,
+        "personnel_batch": f"/people/imports/{batch.pk}/",
+        "unit": f"/organisation/{org['joho'].code}/",
     }
 
 
@@ -184,6 +193,11 @@ FORMS = {
     "mfa-verify": ("admin", "/mfa/verify/"),
     "mfa-recovery-codes": ("admin", "/mfa/"),
     "mfa-remove": ("admin", "/mfa/"),
+    # People and organisation (isms/views/personnel.py)
+    "personnel-batches": ("admin", "/people/imports/"),
+    "personnel-batch-schedule": ("admin", "personnel_batch"),
+    "personnel-batch-cancel": ("admin", "personnel_batch"),
+    "unit-detail": ("admin", "unit"),
 }
 # Pages and downloads that no form is sent to (links and query strings are covered by
 # the forms above where a form builds them).
@@ -229,6 +243,9 @@ NO_FORM = {
     "credential-authentication-begin",
     "credential-authentication-complete",
     "js-i18n-catalog",
+    "personnel-batch",
+    "organisation",
+    "person-postings",
 }
 
 

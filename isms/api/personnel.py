@@ -54,6 +54,9 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     effective_on = serializers.DateField(required=False, allow_null=True)
 
+    def validate_file(self, uploaded):
+        return services.check_upload(uploaded)  # what the page refuses, the API refuses too
+
 
 class ScheduleSerializer(serializers.Serializer):
     effective_on = serializers.DateField()

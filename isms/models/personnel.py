@@ -356,4 +356,3 @@ class PersonnelBatch(models.Model):
     def is_open(self):
         """Waiting for a decision or for its date: it can still be cancelled."""
         return self.status in (BatchStatus.CHECKING, BatchStatus.READY, BatchStatus.SCHEDULED)
-

@@ -124,7 +124,7 @@ class Plan:
                         "staff_number": r.staff_number,
                         "name": r.display_name,
                         "section": unit_label(self.units.get(r.section)) or r.section,
-                        "post": r.post,
+                        "post": r.post or "",
                     }
                     for r in self.people_created
                 ]
@@ -134,9 +134,9 @@ class Plan:
                     {
                         "staff_number": r.staff_number,
                         "name": r.display_name,
-                        "from": unit_label(u.section),
+                        "from": unit_label(self._unit_by_id(u.section_id)),
                         "to": unit_label(to),
-                        "post": r.post,
+                        "post": u.post if r.post is None else r.post,
                     }
                     for u, r, to in self.people_moved
                 ]
@@ -367,7 +367,8 @@ def plan_staff(rows, on, errors=None, *, extra_units=None):
     valid = []
     for row in rows:
         problems = len(plan.errors)
-        if row.staff_number in seen_numbers:
+        repeated_number = row.staff_number in seen_numbers
+        if repeated_number:
             plan.errors.append(
                 RowError(
                     row.row,
@@ -377,7 +378,9 @@ def plan_staff(rows, on, errors=None, *, extra_units=None):
                 )
             )
         seen_numbers.setdefault(row.staff_number, row.row)
-        if row.username in seen_logins:
+        # Without a login column the login name is the staff number: a repeated number is
+        # one problem, of the staff number, not a second one of the empty login cell.
+        if row.username in seen_logins and (row.login or not repeated_number):
             plan.errors.append(
                 RowError(
                     row.row,
@@ -406,7 +409,9 @@ def plan_staff(rows, on, errors=None, *, extra_units=None):
     )
     for row, unit in valid:
         person = by_number.get(row.staff_number)
-        holder = by_login.get(row.username)
+        # Without a login name, a person the portal knows keeps theirs (_plan_person): only
+        # a newcomer takes the staff number as theirs.
+        holder = by_login.get(row.username) if row.login or person is None else None
         if holder is not None and person is not None and holder.pk != person.pk:
             plan.errors.append(RowError(row.row, "login", _("Another person has this login name.")))
             continue
@@ -450,17 +455,17 @@ def _people_of(valid):
         "joined_on",
     )
     for start in range(0, len(numbers), CHUNK):
-        for person in (
-            User.objects.filter(staff_number__in=numbers[start : start + CHUNK])
-            .only(*fields)
-            .select_related("section")
+        for person in User.objects.filter(staff_number__in=numbers[start : start + CHUNK]).only(
+            *fields
         ):
             by_number[person.staff_number] = person
-        for person in (
-            User.objects.filter(username__in=logins[start : start + CHUNK])
-            .only(*fields)
-            .select_related("section")
-        ):
+    # Whoever was found by staff number holds their own login name: only the other login
+    # names are looked up (in a file of people already known, none), so that 50,000 rows
+    # load 50,000 people, not twice as many.
+    by_login = {person.username: person for person in by_number.values()}
+    logins = [login for login in logins if login not in by_login]
+    for start in range(0, len(logins), CHUNK):
+        for person in User.objects.filter(username__in=logins[start : start + CHUNK]).only(*fields):
             by_login[person.username] = person
     return by_number, by_login
 
@@ -469,9 +474,10 @@ def _assignments_of(user_ids):
     found = defaultdict(list)
     ids = sorted(set(user_ids))
     for start in range(0, len(ids), CHUNK):
+        # The user and the unit too: revoke_role() reads both (a query each per role taken).
         for assignment in RoleAssignment.objects.filter(
             user_id__in=ids[start : start + CHUNK]
-        ).select_related("personnel_grant"):
+        ).select_related("personnel_grant", "user", "department"):
             found[assignment.user_id].append(assignment)
     return found
 
@@ -509,7 +515,7 @@ def _plan_person(plan, row, unit, person, held, rules, on):
             )
             return
         plan.people_created.append(row)
-        give = wanted_roles(rules, row.post, unit)
+        give = wanted_roles(rules, row.post or "", unit)
         if give:
             plan.roles.append(RoleChange(None, row, give=give))
         return
@@ -518,22 +524,33 @@ def _plan_person(plan, row, unit, person, held, rules, on):
         if leaves_now:
             return  # gone already, and the file says so too
         plan.people_returning.append((person, row))
-    moved = person.section_id != unit.pk
+    # A leaver whose last day has passed leaves from where they worked: a section the file
+    # names for them is not a move (no posting, no digest entry in a unit they never joined).
+    moved = person.section_id != unit.pk and not leaves_now
     if moved:
         plan.people_moved.append((person, row, unit))
     changes = {}
-    for name, value in (
+    fields = [
         ("last_name", row.family_name),
         ("first_name", row.given_name),
         ("display_name", row.display_name),
         ("family_name_reading", row.family_name_reading),
         ("given_name_reading", row.given_name_reading),
-        ("email", row.email),
-        ("post", row.post),
-        ("employment_type", row.employment_type),
-        ("username", row.username),
+        ("post", person.post if row.post is None else row.post),
+        (
+            "employment_type",
+            person.employment_type if row.employment_type is None else row.employment_type,
+        ),
         ("staff_number", row.staff_number),
-    ):
+    ]
+    # A login name or an address left blank (or a file without those columns: a personnel
+    # system that does not keep them) changes nothing: the person keeps the login name
+    # they sign in with (not their staff number) and the address their mail goes to.
+    if row.login:
+        fields.append(("username", row.login))
+    if row.email:
+        fields.append(("email", row.email))
+    for name, value in fields:
         if getattr(person, name) != value:
             changes[name] = value
     if (row.end_date or None) != person.left_on:
@@ -549,7 +566,8 @@ def _plan_person(plan, row, unit, person, held, rules, on):
     # person holds. A rule's role that no longer applies goes; so does any departmental role
     # outside the new unit's line when the person moves (a chief who moves is no longer the
     # chief of the old section). A leaver keeps theirs until the last day (then all go).
-    wanted = [] if leaves_now else wanted_roles(rules, row.post, unit)
+    post = person.post if row.post is None else row.post
+    wanted = [] if leaves_now else wanted_roles(rules, post, unit)
     wanted_keys = {(role, u.pk if u is not None else None) for role, u in wanted}
     line = _line_of(unit)
     take = []

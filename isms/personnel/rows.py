@@ -136,8 +136,8 @@ class StaffRow:
     given_name_reading: str
     email: str
     section: str
-    post: str
-    employment_type: str
+    post: str | None  # None: the file has no such column (the person's stays)
+    employment_type: str | None
     start_date: datetime.date | None
     end_date: datetime.date | None
     login: str
@@ -257,7 +257,9 @@ def check_staff_row(number, row, errors):
         except ValidationError:
             check.error("email", _("Not an e-mail address."))
     section = check.text("section", 60, required=True)
-    post = check.text("post", 50)
+    # A file without the column (not a blank cell) leaves the person's post and employment
+    # type as they are: None, rather than "" that would take back every role a post gives.
+    post = check.text("post", 50) if "post" in row else None
     employment_text = row.get("employment_type", "")
     employment = EMPLOYMENT_WORDS.get(employment_text, None) if employment_text else ""
     if employment is None:
@@ -292,7 +294,7 @@ def check_staff_row(number, row, errors):
         email,
         section,
         post,
-        employment or "",
+        (employment or "") if "employment_type" in row else None,
         start,
         end,
         login,

@@ -12,7 +12,7 @@ import logging
 
 from celery import current_app
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 CHECK_TASK = "isms.tasks.check_personnel_batch"
 APPLY_TASK = "isms.tasks.apply_due_personnel_batches"
 DIGEST_TASK = "isms.tasks.send_personnel_digest"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # Rows checked between two progress updates of the batch page.
 PROGRESS_STEP = 2000
 
@@ -55,6 +56,17 @@ def _check_may(by):
 def _check_date(effective_on):
     if effective_on is not None and effective_on < timezone.localdate():
         raise WorkflowError({"effective_on": _("The effective date cannot lie in the past.")})
+
+
+def check_upload(uploaded):
+    """A CSV or xlsx file of MAX_UPLOAD_BYTES at most, or a ValidationError: what the page's
+    form and the API's serializer refuse alike."""
+    name = (uploaded.name or "").lower()
+    if not name.endswith((".csv", ".xlsx", ".txt")):
+        raise ValidationError(_("Upload a CSV or xlsx file."))
+    if uploaded.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(_("The file is larger than 50 MB."))
+    return uploaded
 
 
 def upload_batch(uploaded, kind, *, by, effective_on=None, request=None):

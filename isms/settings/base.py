@@ -473,6 +473,7 @@ SPECTACULAR_SETTINGS = {
         "AssetStatusEnum": "assets.models.AssetStatus",
         "InspectionStatusEnum": "audits.models.SubmissionStatus",
         "FindingStatusEnum": "audits.models.FindingStatus",
+        "PersonnelBatchKindEnum": "isms.models.personnel.BatchKind",
     },
 }
 

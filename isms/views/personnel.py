@@ -32,7 +32,6 @@ from ..personnel import services
 
 ERRORS_SHOWN = 500
 REFRESH_SECONDS = 2
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 may_manage = allowed_if(services.can_manage_people)
 
@@ -58,13 +57,7 @@ class UploadForm(forms.Form):
     )
 
     def clean_file(self):
-        uploaded = self.cleaned_data["file"]
-        name = (uploaded.name or "").lower()
-        if not name.endswith((".csv", ".xlsx", ".txt")):
-            raise ValidationError(_("Upload a CSV or xlsx file."))
-        if uploaded.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(_("The file is larger than 50 MB."))
-        return uploaded
+        return services.check_upload(self.cleaned_data["file"])
 
 
 class ScheduleForm(forms.Form):
@@ -73,7 +66,8 @@ class ScheduleForm(forms.Form):
 
 @may_manage
 def batch_list(request):
-    form = UploadForm(request.POST or None, request.FILES or None)
+    # Bound on every POST, even one with no field at all: refused with its errors (400).
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     if request.method == "POST" and form.is_valid():
         try:
             batch = services.upload_batch(
@@ -231,7 +225,8 @@ def organisation(request):
 @may_manage
 def unit_detail(request, code):
     unit = get_object_or_404(Department.objects.select_related("parent", "successor"), code=code)
-    search = (request.GET.get("q") or "").strip()[:100]
+    # PostgreSQL cannot compare with a NUL character (a 500): it is dropped from the search.
+    search = (request.GET.get("q") or "").replace("\x00", "").strip()[:100]
     people = User.objects.filter(section=unit, is_active=True).order_by("staff_number", "pk")
     if search:
         people = people.filter(

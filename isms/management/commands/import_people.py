@@ -6,6 +6,7 @@ applies it now (no date, or today). Acts as --by (a programme admin; the only su
 when not given), whom the audit trail names."""
 
 import datetime
+import os
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -37,8 +38,13 @@ class Command(BaseCommand):
         kind = kind or _detect_kind(file)
         try:
             with open(file, "rb") as handle:
+                # The file's name without its directories: storage refuses a path (a
+                # SuspiciousFileOperation for an absolute one or one with "..").
                 batch = services.upload_batch(
-                    File(handle, name=file), kind, by=person, effective_on=effective_on
+                    File(handle, name=os.path.basename(file)),
+                    kind,
+                    by=person,
+                    effective_on=effective_on,
                 )
         except OSError as error:
             raise CommandError(str(error)) from None
