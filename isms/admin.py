@@ -6,7 +6,17 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from . import roles
-from .models import AuditEvent, Department, PolicyDocument, PolicyRevision, RoleAssignment, User
+from .models import (
+    AuditEvent,
+    Department,
+    PolicyDocument,
+    PolicyRevision,
+    Posting,
+    RoleAssignment,
+    RoleRule,
+    UnitChange,
+    User,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -104,3 +114,30 @@ class PolicyRevisionAdmin(ReadOnlyAdmin):
     list_display = ["document", "number", "status", "effective_date", "author", "published_at"]
     list_filter = ["status", "document"]
     list_select_related = ["document", "author"]
+
+
+@admin.register(RoleRule)
+class RoleRuleAdmin(admin.ModelAdmin):
+    """The rules a personnel batch gives roles by (isms.personnel): a post in a kind of unit,
+    or in one named unit. A change applies from the next batch on."""
+
+    list_display = ["role", "post", "unit_kind", "unit"]
+    list_filter = ["role", "unit_kind"]
+    list_select_related = ["unit"]
+    autocomplete_fields = ["unit"]
+
+
+@admin.register(Posting)
+class PostingAdmin(ReadOnlyAdmin):
+    list_display = ["user", "unit", "post", "employment_type", "valid_from", "valid_until"]
+    list_filter = ["employment_type"]
+    search_fields = ["user__username", "user__display_name", "user__staff_number", "unit__code"]
+    list_select_related = ["user", "unit"]
+
+
+@admin.register(UnitChange)
+class UnitChangeAdmin(ReadOnlyAdmin):
+    list_display = ["unit", "kind", "effective_on", "other_unit", "batch"]
+    list_filter = ["kind"]
+    search_fields = ["unit__code", "unit__name"]
+    list_select_related = ["unit", "other_unit"]

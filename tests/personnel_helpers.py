@@ -105,8 +105,10 @@ def org_batch(rows, *, by, on=APRIL):
 
 
 def applied(batch, *, by, on=APRIL):
-    """Schedule the batch for `on` and run the midnight job on that day."""
-    services.schedule_batch(batch.pk, on, by=by)
+    """Schedule the batch for `on` (checked again if it was checked for another day) and run
+    the midnight job on that day."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.schedule_batch(batch.pk, on, by=by)
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.apply_due_batches(today=on)
     return PersonnelBatch.objects.get(pk=batch.pk)

@@ -237,7 +237,7 @@ def prepare(item, django_db_blocker):
 def reset_database():
     """Back to the database as migrated: every table emptied (as TransactionTestCase does at
     the end of a transactional test) unless nothing was committed, then the data the
-    migrations load put back."""
+    migrations load put back (the asset catalogue, the role rules)."""
     from django.apps import apps
 
     from assets.models import NetworkTier
@@ -246,6 +246,10 @@ def reset_database():
         call_command("flush", verbosity=0, interactive=False, allow_cascade=False)
     if not NetworkTier.objects.exists():
         importlib.import_module("assets.migrations.0002_catalogue").load(apps, None)
+    from isms.models import RoleRule
+
+    if not RoleRule.objects.exists():  # the rules isms 0013 seeds (部長, 課長)
+        importlib.import_module("isms.migrations.0013_personnel").seed_role_rules(apps, None)
 
 
 def _anything_committed():

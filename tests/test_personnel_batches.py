@@ -394,8 +394,9 @@ def test_applying_the_same_organisation_file_again_changes_nothing(people):
     assert role_events(after=mark) == []
 
 
-class WorkerKilled(Exception):
-    pass
+class WorkerKilled(BaseException):
+    """A kill: no handler of the portal's runs (apply_due_batches catches Exception only),
+    the transaction is rolled back with the connection."""
 
 
 def die(*args, **kwargs):
@@ -431,6 +432,49 @@ def test_an_apply_that_dies_half_way_leaves_nothing_and_the_next_run_applies_it_
     assert fresh(people["chief"]).section.code == "somuka"
     assert not fresh(people["staff_somuka"]).is_active
     assert User.objects.get(staff_number="2001").section.code == "joho"
+
+
+def test_a_batch_that_fails_unexpectedly_is_marked_failed_and_the_next_one_still_applies(
+    people, monkeypatch
+):
+    admin = people["admin"]
+    broken = staff_batch(
+        [person("1003", "somuka", end="2027-03-31", login="staff_somuka")], by=admin
+    )
+    fine = staff_batch([person("1001", "gakko", login="staff_joho")], by=admin)
+    for batch in (broken, fine):
+        services.schedule_batch(batch.pk, APRIL, by=admin)
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(apply, "deactivate", fails)
+    done = services.apply_due_batches(today=APRIL)
+
+    assert done == {broken.pk: BatchStatus.FAILED, fine.pk: BatchStatus.APPLIED}
+    failed = PersonnelBatch.objects.get(pk=broken.pk)
+    assert failed.errors and failed.rows == []
+    assert fresh(people["staff_somuka"]).is_active  # nothing of it was written
+    assert fresh(people["staff"]).section.code == "gakko"
+    assert services.apply_due_batches(today=APRIL) == {}  # not tried again every hour
+
+
+def test_a_database_that_goes_away_leaves_the_batch_scheduled_for_the_next_run(people, monkeypatch):
+    from django.db import OperationalError
+
+    admin = people["admin"]
+    batch = staff_batch([person("1001", "gakko", login="staff_joho")], by=admin)
+    services.schedule_batch(batch.pk, APRIL, by=admin)
+
+    def gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(apply, "apply_plan", gone)
+        assert services.apply_due_batches(today=APRIL) == {batch.pk: BatchStatus.SCHEDULED}
+    assert PersonnelBatch.objects.get(pk=batch.pk).status == BatchStatus.SCHEDULED
+
+    assert services.apply_due_batches(today=APRIL) == {batch.pk: BatchStatus.APPLIED}
 
 
 # Dated batches ------------------------------------------------------------------------

@@ -9,11 +9,14 @@ from django.db import migrations, models
 
 
 def open_first_postings(apps, schema_editor):
-    """Everyone already in a unit has held it since they joined (or were registered)."""
+    """Everyone active in a unit has held it since they joined (or were registered)."""
     User = apps.get_model("isms", "User")
     Posting = apps.get_model("isms", "Posting")
     batch = []
-    for user in User.objects.filter(section__isnull=False).iterator(chunk_size=2000):
+    # Former staff (inactive) get none: where they last worked, and when, is not known.
+    for user in User.objects.filter(section__isnull=False, is_active=True).iterator(
+        chunk_size=2000
+    ):
         since = user.joined_on or user.date_joined.date()
         batch.append(Posting(user_id=user.pk, unit_id=user.section_id, valid_from=since))
         if len(batch) >= 2000:

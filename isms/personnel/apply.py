@@ -28,7 +28,7 @@ from ..models import (
     department_id_of,
 )
 from ..roles import assign_role, revoke_role
-from .plan import CHUNK, LEVEL
+from .plan import CHUNK, LEVEL, staying
 
 DAY = datetime.timedelta(days=1)
 
@@ -136,7 +136,7 @@ def _apply_organisation(plan, batch, by, digest):
         # Its people, not its former staff: a leaver's section stays the record of where
         # they last worked, with no posting in a unit they never joined.
         members = list(
-            User.objects.filter(section=unit, is_active=True).only(
+            User.objects.filter(staying(on), section=unit).only(
                 "pk", "display_name", "username", "section_id", "post", "employment_type"
             )
         )

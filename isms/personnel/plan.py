@@ -9,7 +9,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from ..imports import RowError
@@ -199,9 +199,16 @@ def _tree():
     return {u.code: u for u in units}
 
 
-def _members_by_unit():
+def staying(on):
+    """Active people whose last working day (if any) is not before `on`: a leaver whose
+    last day has passed leaves from where they worked, even before the job that
+    deactivates them has run."""
+    return Q(is_active=True) & (Q(left_on__isnull=True) | Q(left_on__gte=on))
+
+
+def _members_by_unit(on):
     return dict(
-        User.objects.filter(is_active=True, section__isnull=False)
+        User.objects.filter(staying(on), section__isnull=False)
         .order_by()
         .values_list("section_id")
         .annotate(n=Count("pk"))
@@ -239,7 +246,7 @@ def plan_organisation(rows, on, errors=None):
         unit = units.get(code)
         return unit is not None and unit.valid_until is not None and unit.valid_until < on
 
-    members = _members_by_unit()
+    members = _members_by_unit(on)
     plan.members = members
     parent_after = {code: (u.parent.code if u.parent else "") for code, u in units.items()}
     parent_after.update({code: r.parent for code, r in in_file.items()})
@@ -348,7 +355,7 @@ def pending_units(batch):
     found = {}
     for earlier in PersonnelBatch.objects.filter(
         kind=BatchKind.ORGANISATION,
-        status__in=(BatchStatus.SCHEDULED, BatchStatus.READY),
+        status=BatchStatus.SCHEDULED,
         effective_on__lte=batch.effective_on,
     ).exclude(pk=batch.pk):
         for data in earlier.rows:
@@ -523,6 +530,17 @@ def _plan_person(plan, row, unit, person, held, rules, on):
     if not person.is_active:
         if leaves_now:
             return  # gone already, and the file says so too
+        if person.left_on is None:
+            # Deactivated in the portal (a suspended account), not by leaving: a file of the
+            # personnel system does not switch it back on.
+            plan.errors.append(
+                RowError(
+                    row.row,
+                    "staff_number",
+                    _("This account was deactivated in the portal; reactivate it there first."),
+                )
+            )
+            return
         plan.people_returning.append((person, row))
     # A leaver whose last day has passed leaves from where they worked: a section the file
     # names for them is not a move (no posting, no digest entry in a unit they never joined).

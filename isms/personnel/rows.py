@@ -110,6 +110,10 @@ EMPLOYMENT_WORDS = {
 CODE = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 STAFF_NUMBER = re.compile(r"^[-A-Za-z0-9]{1,32}$")
 EARLIEST_DATE = datetime.date(1900, 1, 1)
+# Department.sort_order is an integer column.
+MAX_SORT_ORDER = 2_147_483_647
+# User.display_name holds "family given".
+MAX_DISPLAY_NAME = 100
 
 
 @dataclass
@@ -178,6 +182,9 @@ class _Checker:
 
     def text(self, column, max_length, *, required=False):
         value = self.row.get(column, "")
+        if "\x00" in value:
+            self.error(column, _("The text contains a NUL character."))
+            return ""
         if required and not value:
             self.error(column, _("This column is required."))
         elif len(value) > max_length:
@@ -190,7 +197,7 @@ class _Checker:
             return None
         try:
             date = parse_date(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             self.error(column, _("Not a date; write it as 2027-04-01."))
             return None
         horizon = datetime.date.today().year + settings.IMPORT_DATE_HORIZON_YEARS
@@ -229,7 +236,7 @@ def check_unit_row(number, row, errors):
     if sort_text:
         try:
             sort_order = int(sort_text)
-            if sort_order < 0:
+            if not 0 <= sort_order <= MAX_SORT_ORDER:
                 raise ValueError
         except ValueError:
             check.error("sort_order", _("Write a whole number, 0 or more."))
@@ -248,6 +255,12 @@ def check_staff_row(number, row, errors):
         check.error("staff_number", _("A staff number is letters, digits and hyphens."))
     family_name = check.text("family_name", 75, required=True)
     given_name = check.text("given_name", 75, required=True)
+    if len(family_name) + 1 + len(given_name) > MAX_DISPLAY_NAME:
+        check.error(
+            "given_name",
+            _("The family and given names together are at most %(count)s characters.")
+            % {"count": MAX_DISPLAY_NAME - 1},
+        )
     family_reading = check.text("family_name_reading", 150)
     given_reading = check.text("given_name_reading", 150)
     email = check.text("email", 254)

@@ -13,11 +13,11 @@ import logging
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .. import audit
+from .. import audit, second_factor
 from ..audit import AuditAction
 from ..exceptions import WorkflowError
 from ..imports import ImportRejected, RowError
@@ -72,6 +72,8 @@ def check_upload(uploaded):
 def upload_batch(uploaded, kind, *, by, effective_on=None, request=None):
     """Store the file as a batch and queue its check; returns the batch."""
     _check_may(by)
+    # A file gives and takes roles: the step-up of role changes (isms.second_factor).
+    second_factor.require_recent(request, by)
     if kind not in BatchKind.values:
         raise WorkflowError({"kind": _("Choose organisation or staff.")})
     _check_date(effective_on)
@@ -151,7 +153,10 @@ def check_batch(batch_id):
             PersonnelBatch.objects.filter(pk=batch_id).update(rows_checked=count)
 
         try:
-            checked, errors = _read(batch, progress)
+            if batch.file:
+                checked, errors = _read(batch, progress)
+            else:  # checked again for the date it was scheduled for: its kept rows
+                checked, errors = _kept_rows(batch), []
         except ImportRejected as rejected:
             checked, errors = [], rejected.errors
         except FileNotFoundError:
@@ -159,21 +164,48 @@ def check_batch(batch_id):
         if not checked and not errors:
             errors = [RowError(1, "", _("The file has no rows."))]
         on = batch.effective_on or timezone.localdate()
-        result = plan_for(batch, checked, errors, on)
+        try:
+            result = plan_for(batch, checked, errors, on)
+        except Exception:  # noqa: BLE001 - whatever failed, the batch says so; never stuck
+            logger.exception("personnel batch %s could not be checked", batch_id)
+            result = plan.Plan(batch.kind, on, errors=[_unexpected()])
+        checked_rows = [] if result.errors else [rows.as_json(r) for r in checked]
     failed = bool(result.errors)
+    # Scheduled before this check (a new date asks for a new preview): scheduled again
+    # when the rows still pass on that date.
+    scheduled = not failed and batch.scheduled_by_id is not None
     with transaction.atomic():
         updated = PersonnelBatch.objects.filter(pk=batch_id, status=BatchStatus.CHECKING).update(
-            status=BatchStatus.REJECTED if failed else BatchStatus.READY,
-            rows=[] if failed else [rows.as_json(r) for r in checked],
+            status=(
+                BatchStatus.REJECTED
+                if failed
+                else BatchStatus.SCHEDULED
+                if scheduled
+                else BatchStatus.READY
+            ),
+            rows=checked_rows,
             preview={} if failed else result.preview(),
             errors=[e.as_dict() for e in result.errors[:1000]],
             error_count=len(result.errors),
             rows_checked=len(checked) + len({e.row for e in result.errors if e.row > 1}),
         )
+        if updated and scheduled and batch.effective_on <= timezone.localdate():
+            enqueue(current_app.tasks[APPLY_TASK])
     if updated and batch.file:
         batch.file.delete(save=False)
         PersonnelBatch.objects.filter(pk=batch_id).update(file="")
-    return BatchStatus.REJECTED if failed else BatchStatus.READY
+    if failed:
+        return BatchStatus.REJECTED
+    return BatchStatus.SCHEDULED if scheduled else BatchStatus.READY
+
+
+def _kept_rows(batch):
+    kind_cls = rows.UnitRow if batch.kind == BatchKind.ORGANISATION else rows.StaffRow
+    return [rows.from_json(kind_cls, data) for data in batch.rows]
+
+
+def _unexpected():
+    return RowError(0, "", _("The file could not be checked; nothing was changed."))
 
 
 @transaction.atomic
@@ -186,7 +218,12 @@ def schedule_batch(batch_id, effective_on, *, by, request=None):
     if effective_on is None:
         raise WorkflowError({"effective_on": _("Enter a valid date.")})
     _check_date(effective_on)
-    batch.status = BatchStatus.SCHEDULED
+    second_factor.require_recent(request, by)
+    # The preview was worked out for one day; another day (a leaver's last day passed, a
+    # unit ended meanwhile) asks for the check again, which schedules it if it still passes.
+    checked_for = batch.preview.get("on")
+    again = checked_for != effective_on.isoformat()
+    batch.status = BatchStatus.CHECKING if again else BatchStatus.SCHEDULED
     batch.effective_on = effective_on
     batch.scheduled_by = by
     batch.scheduled_at = timezone.now()
@@ -196,9 +233,11 @@ def schedule_batch(batch_id, effective_on, *, by, request=None):
         actor=by,
         target=batch,
         request=request,
-        data={"effective_on": effective_on.isoformat()},
+        data={"effective_on": effective_on.isoformat(), "checked_again": again},
     )
-    if effective_on <= timezone.localdate():
+    if again:
+        enqueue(current_app.tasks[CHECK_TASK], batch.pk)
+    elif effective_on <= timezone.localdate():
         enqueue(current_app.tasks[APPLY_TASK])
     return batch
 
@@ -215,8 +254,9 @@ def cancel_batch(batch_id, *, by, request=None):
     batch.rows = []  # names and addresses are kept only while a batch may still apply
     batch.save(update_fields=["status", "cancelled_by", "finished_at", "rows"])
     if batch.file:
-        batch.file.delete(save=False)
+        stored = batch.file
         PersonnelBatch.objects.filter(pk=batch.pk).update(file="")
+        transaction.on_commit(lambda: stored.delete(save=False))
     audit.record(AuditAction.PERSONNEL_CANCELLED, actor=by, target=batch, request=request)
     return batch
 
@@ -249,23 +289,16 @@ def apply_batch(batch_id, today=None):
         )
         if batch is None:
             return None
+        if batch.kind == BatchKind.STAFF and _organisation_waiting(batch):
+            # Its units come first: another run is applying them now, or will.
+            return None
         by = batch.scheduled_by or batch.created_by
         with translation.override(batch.language or settings.LANGUAGE_CODE):
             kind_cls = rows.UnitRow if batch.kind == BatchKind.ORGANISATION else rows.StaffRow
             checked = [rows.from_json(kind_cls, data) for data in batch.rows]
             result = plan_for(batch, checked, [], batch.effective_on)
         if result.errors:
-            batch.status = BatchStatus.FAILED
-            batch.errors = [e.as_dict() for e in result.errors[:1000]]
-            batch.error_count = len(result.errors)
-            batch.finished_at = timezone.now()
-            batch.save(update_fields=["status", "errors", "error_count", "finished_at"])
-            audit.record(
-                AuditAction.PERSONNEL_FAILED,
-                actor=None,
-                target=batch,
-                data={"problems": len(result.errors)},
-            )
+            _fail(batch, result.errors)
             return BatchStatus.FAILED
         preview = result.preview()  # before writing: it names where people came from
         digest = apply.apply_plan(result, batch, by=by)
@@ -286,12 +319,58 @@ def apply_batch(batch_id, today=None):
     return BatchStatus.APPLIED
 
 
+def _organisation_waiting(batch):
+    return PersonnelBatch.objects.filter(
+        kind=BatchKind.ORGANISATION,
+        status__in=(BatchStatus.SCHEDULED, BatchStatus.CHECKING),
+        effective_on__lte=batch.effective_on,
+    ).exists()
+
+
+def _fail(batch, errors):
+    """The batch could not be applied: it says why, keeps nothing of the rows (names and
+    addresses), and the audit trail records it."""
+    batch.status = BatchStatus.FAILED
+    batch.errors = [e.as_dict() for e in errors[:1000]]
+    batch.error_count = len(errors)
+    batch.finished_at = timezone.now()
+    batch.rows = []
+    batch.save(update_fields=["status", "errors", "error_count", "finished_at", "rows"])
+    audit.record(
+        AuditAction.PERSONNEL_FAILED, actor=None, target=batch, data={"problems": len(errors)}
+    )
+
+
 def apply_due_batches(today=None):
-    """The midnight job: every due batch, each in its own transaction."""
+    """The midnight job: every due batch, each in its own transaction. A batch that fails
+    unexpectedly (its transaction rolled back, nothing of it written) is marked failed and
+    the next one goes on, rather than blocking every later batch each hour."""
     done = {}
     for batch_id in due_batches(today):
-        done[batch_id] = apply_batch(batch_id, today)
+        try:
+            done[batch_id] = apply_batch(batch_id, today)
+        except (OperationalError, InterfaceError):
+            # The database went away or gave up (a restart, a deadlock): nothing was
+            # written, and the next run tries again.
+            logger.exception("personnel batch %s: the database failed; retried", batch_id)
+            done[batch_id] = BatchStatus.SCHEDULED
+        except Exception:  # noqa: BLE001 - recorded on the batch; the others go on
+            logger.exception("personnel batch %s could not be applied", batch_id)
+            with transaction.atomic():
+                batch = (
+                    PersonnelBatch.objects.select_for_update()
+                    .filter(pk=batch_id, status=BatchStatus.SCHEDULED)
+                    .first()
+                )
+                if batch is not None:
+                    with translation.override(batch.language or settings.LANGUAGE_CODE):
+                        _fail(batch, [_unexpected_apply()])
+            done[batch_id] = BatchStatus.FAILED
     return done
+
+
+def _unexpected_apply():
+    return RowError(0, "", _("The batch could not be applied; nothing of it was changed."))
 
 
 def deactivate_leavers(today=None):

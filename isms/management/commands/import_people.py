@@ -66,7 +66,9 @@ class Command(BaseCommand):
         day = effective_on or timezone.localdate()
         services.schedule_batch(batch.pk, day, by=person)
         if day <= timezone.localdate():
-            services.apply_due_batches()
+            # This batch only (the job queued by scheduling may have applied it already).
+            if PersonnelBatch.objects.filter(pk=batch.pk, status=BatchStatus.SCHEDULED).exists():
+                services.apply_batch(batch.pk)
             batch = PersonnelBatch.objects.get(pk=batch.pk)
             self.stdout.write(f"batch #{batch.pk}: {batch.status}")
             if batch.status != BatchStatus.APPLIED:
