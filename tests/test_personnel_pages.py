@@ -297,7 +297,7 @@ def test_the_preview_shows_a_leaver_s_last_day_and_the_role_a_moving_chief_gives
     assert status_of(response) == "ready"
     assert count_of(response, "people_leaving") == "1"
     assert count_of(response, "roles_taken") == "1"
-    assert preview_rows(response, "people_leaving") == [["1002", "大分 太郎", "2027-03-31"]]
+    assert preview_rows(response, "people_leaving") == [["1002", "大分 太郎", "令和9年3月31日"]]
     assert preview_rows(response, "roles") == [
         ["1003", "大分 太郎", "", f"{ja('Section chief (情報セキュリティ管理者)')} joho 情報政策課"]
     ]
@@ -319,12 +319,12 @@ def test_an_organisation_file_previews_the_units_created_renamed_merged_and_ende
     assert [count_of(response, key) for key in ("units_merged", "units_ended")] == ["1", "1"]
     assert preview_rows(response, "units_created") == [["dx", "DX推進課", "somu"]]
     assert preview_rows(response, "units_changed") == [
-        ["gakko", "学校教育課", "name: 学校教育課 → 学校教育総務課"]
+        ["gakko", "学校教育課", "名称: 学校教育課 → 学校教育総務課"]
     ]
     assert preview_rows(response, "units_merged") == [
-        ["somuka", "総務課", "2027-03-31", "joho 情報政策課", "1"]
+        ["somuka", "総務課", "令和9年3月31日", "joho 情報政策課", "1"]
     ]
-    assert preview_rows(response, "units_ended") == [["spare", "予備課", "2027-03-31"]]
+    assert preview_rows(response, "units_ended") == [["spare", "予備課", "令和9年3月31日"]]
     assert not Department.objects.filter(code="dx").exists()
 
 

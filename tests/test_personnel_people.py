@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 from django.db import DatabaseError, connection, transaction
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 
 from acknowledgements.services import acknowledge
@@ -33,14 +33,17 @@ from .personnel_helpers import (
     audit_mark,
     fresh,
     inline,  # noqa: F401 - fixture
+    org_batch,
     person,
     role_events,
     staff_batch,
+    unit,
 )
 
 pytestmark = pytest.mark.usefixtures("inline")
 
 MAY = datetime.date(2027, 5, 1)
+ONE_DAY = datetime.timedelta(days=1)
 
 
 def signs_in(username):
@@ -345,3 +348,38 @@ SQL = {
 def test_the_database_refuses_to_rewrite_postings_and_unit_history(history, record, change):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(SQL[record, change], [history[record].pk])
+
+
+def test_a_merge_and_a_move_on_the_same_day_leave_no_posting_that_ends_before_it_begins(
+    people, org
+):
+    admin = people["admin"]
+    merge = org_batch(
+        [unit("somuka", "総務課", "課", "somu", until="2027-03-31", successor="joho")], by=admin
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.schedule_batch(merge.pk, APRIL, by=admin)
+    move = staff_batch([person("1003", "gakko", login="staff_somuka")], by=admin)
+    applied(move, by=admin)  # the organisation batch of the day first, then this one
+
+    postings = list(fresh(people["staff_somuka"]).postings.order_by("valid_from", "id"))
+    assert [p.unit_id for p in postings] == [org["somuka"].pk, org["joho"].pk, org["gakko"].pk]
+    assert all(p.valid_until is None or p.valid_until >= p.valid_from - ONE_DAY for p in postings)
+    assert [p.unit_id for p in Posting.objects.on(APRIL).filter(user=people["staff_somuka"])] == [
+        org["gakko"].pk
+    ]
+
+
+def test_a_posting_that_begins_after_the_batch_date_ends_the_day_before_it_begins(people, org):
+    # Registered ahead of their start (1 May); the April file already moves them.
+    newcomer = User.objects.create(
+        username="future", staff_number="3001", section=org["somuka"], joined_on=MAY
+    )
+    applied(
+        staff_batch([person("3001", "gakko", login="future")], by=people["admin"]),
+        by=people["admin"],
+    )
+
+    first, second = newcomer.postings.order_by("id")
+    assert (first.valid_from, first.valid_until) == (MAY, MAY - ONE_DAY)  # never held
+    assert (second.unit_id, second.valid_from, second.valid_until) == (org["gakko"].pk, APRIL, None)

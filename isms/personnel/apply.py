@@ -339,9 +339,7 @@ def _move_people(people, on, batch, digest):
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         old_units.update(User.objects.filter(pk__in=chunk).values_list("pk", "section_id"))
-        Posting.objects.filter(user_id__in=chunk, valid_until__isnull=True).update(
-            valid_until=on - DAY
-        )
+        _close_postings(chunk, on)
     Posting.objects.bulk_create(
         [
             Posting(
@@ -359,6 +357,16 @@ def _move_people(people, on, batch, digest):
     _bulk_update(people, ["section", "post", "employment_type"])
     for person in people:
         digest.moved(str(person), old_units.get(person.pk), person.section_id)
+
+
+def _close_postings(user_ids, on):
+    """End the current postings of `user_ids` the day before `on`. One that began on `on`
+    or later (a merge and a move the same day, a batch applied late) ends the day before
+    it began, an empty period, never before: one UPDATE per such start day, a few."""
+    current = Posting.objects.filter(user_id__in=user_ids, valid_until__isnull=True)
+    current.filter(valid_from__lt=on).update(valid_until=on - DAY)
+    for day in current.filter(valid_from__gte=on).values_list("valid_from", flat=True).distinct():
+        current.filter(valid_from=day).update(valid_until=day - DAY)
 
 
 def _bulk_update(people, fields):

@@ -4,11 +4,12 @@ and a person's postings. Every action goes through isms.personnel.services, as t
 and the management command's do; anyone else gets 403 (anonymous visitors the login page).
 """
 
+import datetime
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -134,6 +135,24 @@ def batch_detail(request, pk):
                 }
                 for item in items
             ]
+        elif key in ("people_leaving", "units_ended", "units_merged"):
+            items = [_with_dates(item, ("last_day", "until")) for item in items]
+        elif key == "people_updated":
+            items = [
+                {**item, "fields": [_field_label(User, name) for name in item.get("fields", [])]}
+                for item in items
+            ]
+        elif key == "units_changed":
+            items = [
+                {
+                    **item,
+                    "changes": {
+                        _field_label(Department, name): values
+                        for name, values in item.get("changes", {}).items()
+                    },
+                }
+                for item in items
+            ]
         sections.append({"key": key, "label": label, "items": items})
     response = render(
         request,
@@ -152,6 +171,26 @@ def batch_detail(request, pk):
     if batch.status == BatchStatus.CHECKING:
         response["Refresh"] = str(REFRESH_SECONDS)
     return response
+
+
+def _with_dates(item, keys):
+    """ISO dates of a stored preview as dates, for the era filter of the page."""
+    item = dict(item)
+    for key in keys:
+        if item.get(key):
+            try:
+                item[key] = datetime.date.fromisoformat(item[key])
+            except (TypeError, ValueError):
+                pass
+    return item
+
+
+def _field_label(model, name):
+    """A column's name as the reader's language says it (its verbose name)."""
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
 
 
 @require_POST
