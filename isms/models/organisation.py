@@ -1,7 +1,5 @@
 """The city's organisation: administrative bodies, departments, sections, people and roles."""
 
-import datetime
-
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -349,9 +347,7 @@ class User(AbstractUser):
         # Through the app registry: the personnel models import this module.
         posting = apps.get_model("isms", "Posting")
         on = on or timezone.localdate()
-        posting.objects.filter(user_id=self.pk, valid_until__isnull=True).update(
-            valid_until=on - datetime.timedelta(days=1)
-        )
+        posting.objects.filter(user_id=self.pk).end_before(on)
         if self.section_id is not None:
             posting.objects.create(
                 user_id=self.pk,

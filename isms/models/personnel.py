@@ -6,6 +6,8 @@ past date (who was staff last June) reads them, so the model layer and PostgreSQ
 rewrite them. A posting's only change is its end, set once.
 """
 
+import datetime
+
 import pgtrigger
 from django.conf import settings
 from django.db import models
@@ -36,6 +38,17 @@ class PostingQuerySet(models.QuerySet):
 
     def current(self):
         return self.filter(valid_until__isnull=True)
+
+    def end_before(self, on):
+        """End these postings (the open ones) the day before `on`; one that began on `on`
+        or later ends the day before it began, an empty period, never before it: one
+        UPDATE, and one more per such start day (a few)."""
+        day = datetime.timedelta(days=1)
+        current = self.current()
+        current.filter(valid_from__lt=on).update(valid_until=on - day)
+        starts = current.filter(valid_from__gte=on).order_by().values_list("valid_from", flat=True)
+        for start in starts.distinct():
+            current.filter(valid_from=start).update(valid_until=start - day)
 
     def update(self, **kwargs):
         if set(kwargs) - {"valid_until"}:

@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection
+from django.utils import timezone
 
 from .. import audit, signals
 from ..audit import AuditAction
@@ -59,8 +60,7 @@ class Digest:
 
 def apply_plan(plan, batch, *, by):
     """Write the plan; returns the digest of joiners and leavers per department."""
-    units_by_id = {u.pk: u for u in Department.objects.order_by()}
-    digest = Digest(units_by_id)
+    digest = Digest(plan.units_by_id)
     if plan.kind == BatchKind.ORGANISATION:
         _apply_organisation(plan, batch, by, digest)
     else:
@@ -211,12 +211,9 @@ def _apply_staff(plan, batch, by, digest):
     if updated_fields:
         _bulk_update([p for p, _r, _c in plan.people_updated], sorted(updated_fields))
 
-    returning = {person.pk for person, _row in plan.people_returning}
-    if returning:
-        for start in range(0, len(returning), CHUNK):
-            User.objects.filter(pk__in=list(returning)[start : start + CHUNK]).update(
-                is_active=True
-            )
+    returning = [person.pk for person, _row in plan.people_returning]
+    for start in range(0, len(returning), CHUNK):
+        User.objects.filter(pk__in=returning[start : start + CHUNK]).update(is_active=True)
     movers = {}
     for person, _row, unit in plan.people_moved:
         movers[person.pk] = (person, unit)
@@ -310,20 +307,7 @@ def _create_people(rows, units, on, batch, digest):
                 person.pk = ids[person.staff_number]
         for person in chunk:
             created[person.staff_number] = person
-    Posting.objects.bulk_create(
-        [
-            Posting(
-                user_id=p.pk,
-                unit_id=p.section_id,
-                post=p.post,
-                employment_type=p.employment_type,
-                valid_from=p.joined_on,
-                batch=batch,
-            )
-            for p in people
-        ],
-        batch_size=CHUNK,
-    )
+    _open_postings(people, batch)
     for person in people:
         digest.moved(str(person), None, person.section_id)
     return created
@@ -339,7 +323,16 @@ def _move_people(people, on, batch, digest):
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         old_units.update(User.objects.filter(pk__in=chunk).values_list("pk", "section_id"))
-        _close_postings(chunk, on)
+        Posting.objects.filter(user_id__in=chunk).end_before(on)
+    _open_postings(people, batch, valid_from=on)
+    _bulk_update(people, ["section", "post", "employment_type"])
+    for person in people:
+        digest.moved(str(person), old_units.get(person.pk), person.section_id)
+
+
+def _open_postings(people, batch, valid_from=None):
+    """A posting for each person in their section, post and employment type, from
+    `valid_from` (a newcomer: from the day they join)."""
     Posting.objects.bulk_create(
         [
             Posting(
@@ -347,26 +340,13 @@ def _move_people(people, on, batch, digest):
                 unit_id=p.section_id,
                 post=p.post,
                 employment_type=p.employment_type,
-                valid_from=on,
+                valid_from=valid_from or p.joined_on,
                 batch=batch,
             )
             for p in people
         ],
         batch_size=CHUNK,
     )
-    _bulk_update(people, ["section", "post", "employment_type"])
-    for person in people:
-        digest.moved(str(person), old_units.get(person.pk), person.section_id)
-
-
-def _close_postings(user_ids, on):
-    """End the current postings of `user_ids` the day before `on`. One that began on `on`
-    or later (a merge and a move the same day, a batch applied late) ends the day before
-    it began, an empty period, never before: one UPDATE per such start day, a few."""
-    current = Posting.objects.filter(user_id__in=user_ids, valid_until__isnull=True)
-    current.filter(valid_from__lt=on).update(valid_until=on - DAY)
-    for day in current.filter(valid_from__gte=on).values_list("valid_from", flat=True).distinct():
-        current.filter(valid_from=day).update(valid_until=day - DAY)
 
 
 def _bulk_update(people, fields):
@@ -419,10 +399,10 @@ def deactivate(person, *, by=None, batch=None, digest=None):
     person = User.objects.get(pk=person.pk)
     if not person.is_active:
         return False
-    last_day = person.left_on or datetime.date.today()
+    last_day = person.left_on or timezone.localdate()
     for assignment in RoleAssignment.objects.filter(user=person).select_related("user"):
         revoke_role(assignment, by=by)
-    Posting.objects.filter(user=person, valid_until__isnull=True).update(valid_until=last_day)
+    Posting.objects.filter(user=person).end_before(last_day + DAY)
     person.is_active = False
     # save() of the section would open a posting: the section stays as it was, the
     # record of where the person last worked.

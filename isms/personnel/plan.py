@@ -8,6 +8,7 @@ number and by login name, and their role assignments, each a few queries per 5,0
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
@@ -59,10 +60,6 @@ class Plan:
     people_returning: list[tuple[User, StaffRow]] = field(default_factory=list)
     roles: list[RoleChange] = field(default_factory=list)
     units: dict[str, Department] = field(default_factory=dict)
-
-    @property
-    def is_empty(self):
-        return not any(self.counts().values())
 
     def counts(self):
         return {
@@ -134,7 +131,7 @@ class Plan:
                     {
                         "staff_number": r.staff_number,
                         "name": r.display_name,
-                        "from": unit_label(self._unit_by_id(u.section_id)),
+                        "from": unit_label(self.units_by_id.get(u.section_id)),
                         "to": unit_label(to),
                         "post": u.post if r.post is None else r.post,
                     }
@@ -174,7 +171,8 @@ class Plan:
                         "name": c.row.display_name,
                         "given": [[role, unit_label(unit)] for role, unit in c.give],
                         "taken": [
-                            [a.role, unit_label(self._unit_by_id(a.department_id))] for a in c.take
+                            [a.role, unit_label(self.units_by_id.get(a.department_id))]
+                            for a in c.take
                         ],
                     }
                     for c in self.roles
@@ -182,12 +180,11 @@ class Plan:
             ),
         }
 
-    def _unit_by_id(self, unit_id):
-        if unit_id is None:
-            return None
-        if not hasattr(self, "_by_id"):
-            self._by_id = {u.pk: u for u in self.units.values() if u.pk}
-        return self._by_id.get(unit_id)
+    @cached_property
+    def units_by_id(self):
+        """The units of the tree read for the plan, by id (apply.py's digest adds those it
+        creates)."""
+        return {u.pk: u for u in self.units.values() if u.pk}
 
 
 def _tree():

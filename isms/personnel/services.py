@@ -7,7 +7,6 @@ cancelled while it waits. Applying recomputes the plan against the state of that
 writes it in one transaction (apply.py), so a batch applies whole or not at all, and
 applying the same rows again changes nothing."""
 
-import hashlib
 import logging
 
 from celery import current_app
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from .. import audit, second_factor
 from ..audit import AuditAction
 from ..exceptions import WorkflowError
-from ..imports import ImportRejected, RowError
+from ..imports import ImportRejected, RowError, sha256_of
 from ..models import BatchKind, BatchStatus, PersonnelBatch, User
 from ..notify import enqueue
 from ..roles import is_programme_admin
@@ -77,14 +76,10 @@ def upload_batch(uploaded, kind, *, by, effective_on=None, request=None):
     if kind not in BatchKind.values:
         raise WorkflowError({"kind": _("Choose organisation or staff.")})
     _check_date(effective_on)
-    digest = hashlib.sha256()
-    for chunk in uploaded.chunks():
-        digest.update(chunk)
-    uploaded.seek(0)
     batch = PersonnelBatch(
         kind=kind,
         original_name=(uploaded.name or "")[:255],
-        sha256=digest.hexdigest(),
+        sha256=sha256_of(uploaded),
         effective_on=effective_on,
         created_by=by,
         language=translation.get_language() or settings.LANGUAGE_CODE,
@@ -294,9 +289,7 @@ def apply_batch(batch_id, today=None):
             return None
         by = batch.scheduled_by or batch.created_by
         with translation.override(batch.language or settings.LANGUAGE_CODE):
-            kind_cls = rows.UnitRow if batch.kind == BatchKind.ORGANISATION else rows.StaffRow
-            checked = [rows.from_json(kind_cls, data) for data in batch.rows]
-            result = plan_for(batch, checked, [], batch.effective_on)
+            result = plan_for(batch, _kept_rows(batch), [], batch.effective_on)
         if result.errors:
             _fail(batch, result.errors)
             return BatchStatus.FAILED
