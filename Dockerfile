@@ -1,3 +1,9 @@
+# The front-end packages the portal serves itself (package.json), at their locked versions.
+FROM node:20-bookworm-slim AS static
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -18,6 +24,7 @@ COPY acknowledgements acknowledgements
 COPY training training
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 COPY . .
+COPY --from=static /app/node_modules node_modules
 RUN SECRET_KEY=build-only python manage.py collectstatic --no-input -v0 \
     && SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv -v0
 RUN useradd --system --home /app isms && mkdir -p /app/var/media && chown -R isms /app/var

@@ -27,6 +27,9 @@ class IsmsConfig(AppConfig):
         from .portal import NavItem, register_nav
         from .roles import can_manage_policy, can_read_audit_trail, is_programme_admin
 
+        register_nav(
+            NavItem(_("Basic policy"), "public-policy", lambda user: True, order=5, public=True)
+        )
         register_nav(NavItem(_("Policies"), "document-list", lambda user: True, order=10))
         register_nav(NavItem(_("Manage policy"), "manage-index", can_manage_policy, order=80))
         register_nav(NavItem(_("Audit trail"), "audit-trail", can_read_audit_trail, order=90))

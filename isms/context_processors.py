@@ -1,18 +1,38 @@
+from dataclasses import dataclass
+
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from .notify import unread_count
 from .portal import nav_items
 
 
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    href: str
+    current: bool
+
+
 def navigation(request):
     """The links this person's navigation bar offers, worked out once per page and only
-    when the page shows the bar."""
+    when the page shows the bar. The link whose address is the longest start of the
+    page's path is the current one (a document's page marks "Policies")."""
     user = request.user
 
     def links():
-        if not user.is_authenticated:
-            return []
-        return [item for item in nav_items if item.allowed(user)]
+        items = [
+            item
+            for item in nav_items
+            if item.public or (user.is_authenticated and item.allowed(user))
+        ]
+        hrefs = [reverse(item.url_name) for item in items]
+        matching = [href for href in hrefs if request.path.startswith(href) and href != "/"]
+        current = max(matching, key=len, default=None)
+        return [
+            NavLink(item.label, href, href == current)
+            for item, href in zip(items, hrefs, strict=True)
+        ]
 
     def unread():
         if not user.is_authenticated:

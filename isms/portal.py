@@ -14,6 +14,8 @@ class NavItem:
     url_name: str
     allowed: Callable  # allowed(user) -> bool
     order: int = 100
+    # Shown to visitors who have not signed in as well (the published basic policy).
+    public: bool = False
 
 
 @dataclass(frozen=True)
