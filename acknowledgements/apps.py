@@ -36,3 +36,17 @@ class AcknowledgementsConfig(AppConfig):
             Panel("acknowledgements/panel_pending.html", services.pending_panel, order=10)
         )
         register_summary_section(tasks.summary_acknowledgements)
+
+        from isms.portal import DashboardChart, register_dashboard_chart
+
+        from .dashboard import acknowledgement_rate
+
+        register_dashboard_chart(
+            DashboardChart("acknowledgements", _("Acknowledgement rate"), acknowledgement_rate, 10)
+        )
+
+        from isms.signals import demo_seeded
+
+        from .demo import seed_demo_acknowledgements
+
+        demo_seeded.connect(seed_demo_acknowledgements, dispatch_uid="acknowledgements_demo")

@@ -37,7 +37,7 @@ from isms.models import (
     User,
     subtree_ids,
 )
-from isms.notify import enqueue
+from isms.notify import enqueue, mark_task_done
 from isms.roles import AnyUser
 
 from . import access, tasks
@@ -240,6 +240,8 @@ def acknowledge(
                 request=request,
                 data={"sha256": revision.content_sha256, "acknowledgement": ack.pk},
             )
+            # The reminders asking for it now read as done, and leave the badge.
+            mark_task_done([user.pk], tasks.ack_task(revision.pk))
     return ack, created
 
 

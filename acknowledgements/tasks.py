@@ -14,12 +14,14 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from isms.eras import to_era
 from isms.models import RevisionStatus
 from isms.notify import (
     REMINDER_TASK_OPTIONS,
     Message,
+    Text,
     deadline_stage,
     escalations,
     is_escalation_due,
@@ -29,11 +31,21 @@ from isms.notify import (
 
 from .models import Acknowledgement, AcknowledgementCampaign, PersonalDeadline
 
+# Rendered in the reader's language when the notification is shown (isms.notify.Text).
 ACK_TITLES = {
-    "opened": _("Please acknowledge: %(title)s"),
-    "due_soon": _("Reminder: acknowledge %(title)s by %(deadline)s"),
-    "overdue": _("Overdue: acknowledge %(title)s (deadline %(deadline)s)"),
+    "opened": gettext_noop("Please acknowledge: %(title)s"),
+    "due_soon": gettext_noop("Reminder: acknowledge %(title)s by %(deadline)s"),
+    "overdue": gettext_noop("Overdue: acknowledge %(title)s (deadline %(deadline)s)"),
 }
+ACK_BODY = gettext_noop(
+    "A revision of the information security policy asks you to read and "
+    "acknowledge it. Deadline: %(deadline)s."
+)
+
+
+def ack_task(revision_id):
+    """The task key of acknowledging a revision (services.acknowledge marks it done)."""
+    return f"ack:revision:{revision_id}"
 
 
 def _pending_acknowledgers(campaign, today):
@@ -75,14 +87,9 @@ def _stage_messages(campaign, deadline, today, *, exclude=None, only=None):
     path = f"/acknowledgements/revisions/{revision.pk}/"
 
     def render(user):
-        values = {"title": revision.title, "deadline": to_era(deadline)}
         return (
-            ACK_TITLES[stage] % values,
-            _(
-                "A revision of the information security policy asks you to read and "
-                "acknowledge it. Deadline: %(deadline)s."
-            )
-            % values,
+            Text(ACK_TITLES[stage], title=revision.title, deadline=deadline),
+            Text(ACK_BODY, deadline=deadline),
             path,
         )
 
@@ -95,7 +102,9 @@ def _stage_messages(campaign, deadline, today, *, exclude=None, only=None):
         "user_id", flat=True
     )
     for user in not_yet_sent(audience, subject, stage, done=acknowledged):
-        yield Message(user, subject, stage, f"acknowledgement.{stage}", render)
+        yield Message(
+            user, subject, stage, f"acknowledgement.{stage}", render, task=ack_task(revision.pk)
+        )
 
 
 @shared_task(**REMINDER_TASK_OPTIONS)

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
 from isms.exceptions import WorkflowError
-from isms.exports import export_response
+from isms.exports import cell_datetime, export_response
 from isms.models import PolicyRevision
-from isms.rendering import line_diff
+from isms.policy_diff import readable_diff
 
 from . import access
 from . import services as acks
@@ -65,7 +65,7 @@ def read_and_acknowledge(request, revision_id):
             "revision": revision,
             "campaign": revision.campaign,
             "previous": previous,
-            "rows": line_diff(previous.revision.body, revision.body) if previous else None,
+            "diff": readable_diff(previous.revision.body, revision.body) if previous else None,
         },
     )
 
@@ -77,7 +77,14 @@ def receipt(request, pk):
     )
     if not access.can_read_receipt(request.user, ack):
         raise Http404
-    return render(request, "acknowledgements/receipt.html", {"ack": ack})
+    # What else the person still has to acknowledge (one query), on their own receipt only:
+    # someone reading another's receipt is not told what that person has left to do.
+    pending_panel = None
+    if ack.user_id == request.user.pk:
+        pending_panel = {**acks.pending_panel(request), "after_receipt": True}
+    return render(
+        request, "acknowledgements/receipt.html", {"ack": ack, "pending_panel": pending_panel}
+    )
 
 
 @allowed_if(access.can_follow_status)
@@ -174,7 +181,7 @@ def _status_csv(revision, people):
                     person.section.name,
                     person.username,
                     person.display_name,
-                    person.acknowledged_at.isoformat() if person.acknowledged_at else "",
+                    cell_datetime(person.acknowledged_at),
                     revision.number,
                     revision.content_sha256 if person.acknowledged_at else "",
                 ]

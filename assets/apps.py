@@ -28,6 +28,14 @@ class AssetsConfig(AppConfig):
 
         register_summary_section(tasks.summary_asset_reviews)
 
+        from isms.portal import DashboardChart, register_dashboard_chart
+
+        from .dashboard import classification_mix
+
+        register_dashboard_chart(
+            DashboardChart("assets", _("Asset classification mix"), classification_mix, 50)
+        )
+
         from isms.imports import ImportKind, register_import_kind
 
         from . import transfer

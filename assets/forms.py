@@ -1,16 +1,29 @@
 from django import forms
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from isms.forms import IdField, strict_formfield
-from isms.pickers import NOT_NAMEABLE, PersonField
+from isms.forms import strict_formfield
+from isms.pickers import (
+    NOT_NAMEABLE,
+    PersonField,
+    PersonPicker,
+    PickerChoiceField,
+    PickerSearchMixin,
+)
 
-from .access import assignable_sections, possible_custodians_for
+from .access import assignable_sections, possible_custodians_for, visible_assets
 from .custodians import may_keep
 from .models import Asset, Axis, ClassificationLevel, RelationKind
 
 
-class AssetForm(forms.ModelForm):
-    custodian_username = PersonField(label=_("Custodian (user name)"), required=False)
+class AssetForm(PickerSearchMixin, forms.ModelForm):
+    # Chosen among the people who may keep an asset of a unit the person manages
+    # (assets.custodians); the section chosen is checked in clean().
+    custodian_username = PersonField(
+        label=_("Custodian"),
+        required=False,
+        widget=PersonPicker(search_url=reverse_lazy("asset-custodian-search")),
+    )
     reason = forms.CharField(
         label=_("Reason for the classification change"),
         required=False,
@@ -77,10 +90,33 @@ class AssetForm(forms.ModelForm):
         return data
 
 
-class RelationForm(forms.Form):
+class AssetChoiceField(PickerChoiceField):
+    def label_from_instance(self, obj):
+        return f"#{obj.pk} {obj.name} ({obj.section.name})"
+
+
+class RelationForm(PickerSearchMixin, forms.Form):
+    """A relation from `asset` to another asset the person sees (the register's rule),
+    chosen from a list or searched by name or number."""
+
     kind = forms.ChoiceField(label=_("Relation"), choices=RelationKind.choices)
-    target = IdField(label=_("Related asset (number)"))
+    target = AssetChoiceField(
+        queryset=None,
+        label=_("Related asset"),
+        error_messages={"invalid_choice": _("Choose an asset from the list.")},
+    )
     sanitised = forms.BooleanField(label=_("through sanitisation (無害化)"), required=False)
+
+    def __init__(self, *args, asset, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        target = self.fields["target"]
+        target.queryset = (
+            visible_assets(user)
+            .exclude(pk=asset.pk)
+            .select_related("section")
+            .order_by("name", "pk")
+        )
+        target.widget.search_url = reverse("asset-relation-search", args=[asset.pk])
 
 
 class ReviewForm(forms.Form):

@@ -5,20 +5,25 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
-from isms.eras import fiscal_year, to_era
+from isms.eras import fiscal_year
 from isms.models import Role, RoleAssignment
-from isms.notify import REMINDER_TASK_OPTIONS, Message, send_once
+from isms.notify import REMINDER_TASK_OPTIONS, Message, Text, send_once
 
 from . import reviews
 from .models import Asset
 
 logger = logging.getLogger(__name__)
 
+# Rendered in the reader's language when the notification is shown (isms.notify.Text).
 TITLES = {
-    "due": _("Annual asset review: %(count)s assets of %(section)s to confirm by %(deadline)s"),
-    "overdue": _("Annual asset review overdue: %(count)s assets of %(section)s"),
+    "due": gettext_noop(
+        "Annual asset review: %(count)s assets of %(section)s to confirm by %(deadline)s"
+    ),
+    "overdue": gettext_noop("Annual asset review overdue: %(count)s assets of %(section)s"),
 }
+BODY = gettext_noop("Confirm or update each asset of the section in the register.")
 
 
 def _review_messages(today):
@@ -37,14 +42,14 @@ def _review_messages(today):
     for row in sections:
 
         def render(user, row=row):
-            values = {
-                "count": row["due"],
-                "section": row["section__name"],
-                "deadline": to_era(deadline),
-            }
             return (
-                TITLES[stage] % values,
-                _("Confirm or update each asset of the section in the register."),
+                Text(
+                    TITLES[stage],
+                    count=row["due"],
+                    section=row["section__name"],
+                    deadline=deadline,
+                ),
+                Text(BODY),
                 f"/assets/?review=due&department={row['section__code']}",
             )
 

@@ -6,6 +6,11 @@ page and the API hand the file to an import job (`start_import`, isms.imports); 
 checks and writes it with `run_import_job`. The export writes the same columns, so an
 exported file can be edited and imported again; every cell goes through the core's
 formula defusing (isms.exports).
+
+The API's file has the column names and codes of COLUMNS, ISO dates and 1/0. The page's
+file is for people: headers, kinds, levels, tiers, statuses and yes/no in the reader's
+language and dates in the Japanese era in Japanese. The import reads either, whatever the
+importer's language: each header, label and date form maps back to its column and code.
 """
 
 import datetime
@@ -15,12 +20,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext, pgettext_lazy
 
 from isms import audit, imports
 from isms.audit import AuditAction
-from isms.exports import csv_lines, export_response
+from isms.exports import cell_bool, cell_date, csv_lines, export_response
 from isms.imports import ImportRejected, RowError
 from isms.models import department_id_of
 from isms.pickers import NOT_NAMEABLE
@@ -58,6 +64,27 @@ COLUMNS = [
     "description",
 ]
 REQUIRED = {"name", "kind", "section", "confidentiality", "integrity", "availability", "tier"}
+# The headers of the file for people, in the reader's language.
+HEADERS = {
+    "name": pgettext_lazy("asset export", "Name"),
+    "kind": pgettext_lazy("asset export", "Kind"),
+    "section": pgettext_lazy("asset export", "Section code"),
+    "confidentiality": pgettext_lazy("asset export", "Confidentiality"),
+    "integrity": pgettext_lazy("asset export", "Integrity"),
+    "availability": pgettext_lazy("asset export", "Availability"),
+    "tier": pgettext_lazy("asset export", "Network tier"),
+    "personal_data": pgettext_lazy("asset export", "Personal data"),
+    "my_number": pgettext_lazy("asset export", "My Number data"),
+    "external_service": pgettext_lazy("asset export", "External service or contractor"),
+    "contract_reference": pgettext_lazy("asset export", "Contract"),
+    "custodian": pgettext_lazy("asset export", "Custodian (user name)"),
+    "location": pgettext_lazy("asset export", "Location"),
+    "status": pgettext_lazy("asset export", "Status"),
+    "last_reviewed_on": pgettext_lazy("asset export", "Last reviewed"),
+    "description": pgettext_lazy("asset export", "Description"),
+}
+# An import reads a file written in either language, whatever the importer's own.
+FILE_LANGUAGES = ("ja", "en")
 TRUE_WORDS = {"1", "true", "yes", "y", "はい", "有", "あり", "○"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "いいえ", "無", "なし", "×"}
 
@@ -66,10 +93,25 @@ IMPORT_KIND = "assets"
 __all__ = ["COLUMNS", "ImportRejected", "RowError", "csv_rows", "export", "import_assets"]
 
 
+def _in_every_language(labels):
+    """{label as written in any file language: value} for {value: lazy label}."""
+    found = {}
+    for language in FILE_LANGUAGES:
+        with translation.override(language):
+            found.update({str(label): value for value, label in labels.items()})
+    return found
+
+
+def header_aliases():
+    """The headers of the file for people, in Japanese and English, to column names."""
+    return _in_every_language(HEADERS)
+
+
 def read_rows(uploaded, name=None):
     """Rows of a CSV (UTF-8, with or without BOM, or Shift_JIS as Excel writes it) or an
-    xlsx file, as (spreadsheet row number, {column: text})."""
-    return read_table(uploaded, COLUMNS, REQUIRED, name=name)
+    xlsx file, as (spreadsheet row number, {column: text}); the headers may be the column
+    names or the headers of the file for people."""
+    return read_table(uploaded, COLUMNS, REQUIRED, name=name, aliases=header_aliases())
 
 
 # A date before this is a typing error, not a review (the city has no older register).
@@ -85,6 +127,13 @@ class RowValidator:
         levels = ClassificationLevel.objects.filter(scheme__is_active=True)
         self.levels = {(level.axis, level.code): level for level in levels}
         self.tiers = {tier.code: tier for tier in NetworkTier.objects.all()}
+        # The names the file for people writes, to the codes (a code wins over a name).
+        self.level_codes = {(level.axis, level.name): level.code for level in levels}
+        self.tier_codes = {tier.name: tier.code for tier in self.tiers.values()}
+        self.choice_codes = {
+            "kind": _in_every_language(dict(AssetKind.choices)),
+            "status": _in_every_language(dict(AssetStatus.choices)),
+        }
         self.sections = {d.code: d for d in Department.objects.all()}
         self.allowed_sections = set(assignable_sections(user).values_list("pk", flat=True))
         self.users = {}  # custodians by user name, each looked up once
@@ -93,8 +142,22 @@ class RowValidator:
         self.latest_date = today.replace(year=today.year + settings.IMPORT_DATE_HORIZON_YEARS)
         self.custodians = {}  # (user id, department id): may keep its assets
 
+    def codes(self, row):
+        """The row with the labels of the file for people read as the codes they stand for."""
+        row = dict(row)
+        for column, codes in self.choice_codes.items():
+            if row.get(column) not in codes.values():
+                row[column] = codes.get(row.get(column), row.get(column))
+        for axis in (Axis.CONFIDENTIALITY, Axis.INTEGRITY, Axis.AVAILABILITY):
+            if (axis, row.get(axis)) not in self.levels:
+                row[axis] = self.level_codes.get((axis, row.get(axis)), row.get(axis))
+        if row.get("tier") not in self.tiers:
+            row["tier"] = self.tier_codes.get(row.get("tier"), row.get("tier"))
+        return row
+
     def validate(self, number, row):
         errors, fields = [], {}
+        row = self.codes(row)
 
         def error(column, message):
             errors.append(RowError(number, column, message))
@@ -162,7 +225,7 @@ class RowValidator:
             try:
                 fields["last_reviewed_on"] = parse_date(reviewed)
             except ValueError:
-                error("last_reviewed_on", _("Write the date as YYYY-MM-DD."))
+                error("last_reviewed_on", _("Write the date as YYYY-MM-DD or as 令和7年4月1日."))
             else:
                 if not self.earliest_date <= fields["last_reviewed_on"] <= self.latest_date:
                     error(
@@ -359,18 +422,43 @@ def _row(asset):
     ]
 
 
+def _readable_row(asset):
+    """The row of the file for people: what the register's pages show, in the reader's
+    language; the section and the custodian by the code and user name the import reads."""
+    return [
+        asset.name,
+        asset.get_kind_display(),
+        asset.section.code,
+        asset.confidentiality.name,
+        asset.integrity.name,
+        asset.availability.name,
+        asset.tier.name,
+        cell_bool(asset.has_personal_data),
+        cell_bool(asset.has_my_number),
+        asset.external_service,
+        asset.contract_reference,
+        asset.custodian.username if asset.custodian_id else "",
+        asset.location,
+        asset.get_status_display(),
+        cell_date(asset.last_reviewed_on),
+        asset.description,
+    ]
+
+
 def _export_queryset(assets):
     return assets.select_related(
         "section", "confidentiality", "integrity", "availability", "tier", "custodian"
     ).order_by("pk")
 
 
-def export_rows(assets):
+def export_rows(assets, *, readable=False):
     """The export's rows of `assets`, one at a time (None: no rows, as in the import
-    template)."""
+    template); `readable`: the rows of the file for people."""
     if assets is None:
         return iter(())
-    return map(_row, _export_queryset(assets).iterator(chunk_size=2000))
+    return map(
+        _readable_row if readable else _row, _export_queryset(assets).iterator(chunk_size=2000)
+    )
 
 
 def csv_rows(assets):
@@ -378,6 +466,10 @@ def csv_rows(assets):
     return csv_lines(COLUMNS, export_rows(assets))
 
 
-def export(assets, output, *, filename="assets"):
-    """The download of `assets` as CSV or xlsx (see isms.exports.export_response)."""
-    return export_response(filename, COLUMNS, export_rows(assets), output, sheet="assets")
+def export(assets, output, *, filename="assets", readable=False):
+    """The download of `assets` as CSV or xlsx (see isms.exports.export_response):
+    `readable` for the pages' file in the reader's language, else the API's."""
+    header = [HEADERS[column] for column in COLUMNS] if readable else COLUMNS
+    rows = export_rows(assets, readable=readable)
+    sheet = pgettext("sheet", "Information assets") if readable else "assets"
+    return export_response(filename, header, rows, output, sheet=sheet)

@@ -4,11 +4,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
 from isms.imports import ImportRefused, visible_jobs
+from isms.pickers import picker_results
 
 from . import reviews, services, transfer
 from .access import can_edit, can_manage_any, visible_assets, visible_history
@@ -52,7 +54,7 @@ def asset_list(request):
 @login_required
 def asset_export(request):
     output = "xlsx" if request.GET.get("output") == "xlsx" else "csv"
-    return transfer.export(_filtered(request).qs, output)
+    return transfer.export(_filtered(request).qs, output, readable=True)
 
 
 def _visible_or_404(request, pk):
@@ -63,7 +65,12 @@ def _visible_or_404(request, pk):
 
 @login_required
 def asset_detail(request, pk):
-    asset = _visible_or_404(request, pk)
+    return _detail_page(request, _visible_or_404(request, pk))
+
+
+def _detail_page(request, asset, *, relation_form=None, review_form=None):
+    """The asset's page; after a relation or a review that was refused, with that form as
+    it was sent, its errors summed up at the top (input never lost)."""
     visible = visible_assets(request.user)
     relations = [
         (relation, relation.target, "out")
@@ -82,6 +89,9 @@ def asset_detail(request, pk):
         visible_history(request.user, asset).select_related("changed_by"), 20
     ).get_page(request.GET.get("page"))
     editable = can_edit(request.user, asset)
+    if editable:
+        relation_form = relation_form or RelationForm(asset=asset, user=request.user)
+        review_form = review_form or ReviewForm()
     return render(
         request,
         "assets/asset_detail.html",
@@ -94,8 +104,8 @@ def asset_detail(request, pk):
             "history": history,
             "review_state": reviews.review_state(asset),
             "can_edit": editable,
-            "relation_form": RelationForm() if editable else None,
-            "review_form": ReviewForm() if editable else None,
+            "relation_form": relation_form if editable else None,
+            "review_form": review_form if editable else None,
         },
     )
 
@@ -154,44 +164,61 @@ def _add_errors(form, error):
 @login_required
 def asset_review(request, pk):
     asset = _visible_or_404(request, pk)
+    if not can_edit(request.user, asset):
+        raise PermissionDenied
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        # Not recorded with the note dropped: the reviewer is told what to correct.
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect("asset-detail", pk=pk)
+        # Shown again with the note as typed and what to correct.
+        return _detail_page(request, asset, review_form=form)
     services.mark_reviewed(asset, by=request.user, note=form.cleaned_data["note"], request=request)
     messages.success(request, _("Review recorded."))
     return redirect("asset-detail", pk=pk)
 
 
-@require_POST
 @login_required
 def relation_add(request, pk):
     asset = _visible_or_404(request, pk)
+    if request.method != "POST":
+        # The address of a refused relation's page, reloaded or bookmarked: the asset.
+        return redirect("asset-detail", pk=pk)
     if not can_edit(request.user, asset):
         raise PermissionDenied
-    form = RelationForm(request.POST)
+    form = RelationForm(request.POST, asset=asset, user=request.user)
     if form.is_valid():
-        target = visible_assets(request.user).filter(pk=form.cleaned_data["target"]).first()
-        if target is None:
-            messages.error(request, _("No such asset."))
+        try:
+            services.add_relation(
+                asset,
+                form.cleaned_data["kind"],
+                form.cleaned_data["target"],
+                by=request.user,
+                sanitised=form.cleaned_data["sanitised"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
         else:
-            try:
-                services.add_relation(
-                    asset,
-                    form.cleaned_data["kind"],
-                    target,
-                    by=request.user,
-                    sanitised=form.cleaned_data["sanitised"],
-                )
-                messages.success(request, _("Relation added."))
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-    else:
-        messages.error(request, _("Choose a relation and the number of the related asset."))
-    return redirect("asset-detail", pk=pk)
+            messages.success(request, _("Relation added."))
+            # The form is sent to its own place in the page (#add-relation), which the
+            # browser would keep: back to the top, where the confirmation is.
+            return redirect(reverse("asset-detail", args=[pk]) + "#main")
+    # Refused, or a search without JavaScript: the page again with the form as sent.
+    return _detail_page(request, asset, relation_form=form)
+
+
+@login_required
+def relation_search(request, pk):
+    """The related-asset picker's matches (static/js/picker.js): only assets the person
+    sees, for an asset they may change."""
+    asset = _visible_or_404(request, pk)
+    if not can_edit(request.user, asset):
+        raise PermissionDenied
+    return picker_results(request, RelationForm(asset=asset, user=request.user)["target"])
+
+
+@allowed_if(can_manage_any)
+def custodian_search(request):
+    """The custodian picker's matches: only people who may keep an asset of a unit the
+    person manages (isms.pickers' rule, assets.custodians)."""
+    return picker_results(request, AssetForm(user=request.user)["custodian_username"])
 
 
 @require_POST
@@ -224,7 +251,7 @@ def asset_import(request):
 def import_template(request, extension):
     if extension not in ("csv", "xlsx"):
         raise Http404
-    return transfer.export(None, extension, filename="assets-template")
+    return transfer.export(None, extension, filename="assets-template", readable=True)
 
 
 SHOWN = 500

@@ -31,3 +31,14 @@ class AuditsConfig(AppConfig):
         from . import tasks
 
         register_summary_section(tasks.summary_findings)
+
+        from isms.portal import DashboardChart, register_dashboard_chart
+
+        from .dashboard import open_findings_by_area, overdue_actions
+
+        register_dashboard_chart(
+            DashboardChart("findings", _("Open findings by area"), open_findings_by_area, 30)
+        )
+        register_dashboard_chart(
+            DashboardChart("overdue", _("Overdue corrective actions"), overdue_actions, 40)
+        )

@@ -6,7 +6,7 @@ import datetime
 
 from django.utils import timezone
 
-from isms.eras import fiscal_year
+from isms.eras import fiscal_year, fiscal_year_label
 
 from . import services
 from .models import Cycle, CycleKind
@@ -23,7 +23,7 @@ def seed_demo_audits(sender, departments, users, **kwargs):
     cycle = services.open_cycle(
         by=users["admin"],
         departments=scope,
-        name=f"{year}年度 情報セキュリティ自己点検",
+        name=f"{fiscal_year_label(year, 'ja')} 情報セキュリティ自己点検",
         kind=CycleKind.SELF_INSPECTION,
         fiscal_year=year,
         checklist=checklist,
@@ -32,3 +32,45 @@ def seed_demo_audits(sender, departments, users, **kwargs):
     )
     for department in scope:
         services.assign_auditor(cycle, department, users["auditor"], by=users["admin"])
+    seed_demo_findings(cycle, departments, users, today)
+
+
+# (department, head, area, severity, title, days until the corrective action is due or None)
+DEMO_FINDINGS = [
+    ("mayor-somu", "head.somu", "technical", "major", "未使用アカウントが削除されていない", -14),
+    ("mayor-somu", "head.somu", "technical", "minor", "パッチ適用の記録が不十分", 20),
+    ("mayor-somu", "head.somu", "physical", "minor", "サーバ室の入退室記録に漏れ", None),
+    ("mayor-somu", "head.somu", "assets", "observation", "情報資産台帳の見直し日が未記入", None),
+    ("kyoiku-kyoiku", "head.kyoiku", "human", "minor", "研修未受講者への督促がない", -5),
+    (
+        "kyoiku-kyoiku",
+        "head.kyoiku",
+        "outsourcing",
+        "major",
+        "委託契約にセキュリティ要件がない",
+        30,
+    ),
+]
+
+
+def seed_demo_findings(cycle, departments, users, today):
+    """The auditor's findings, some with a corrective action (one overdue per department),
+    so that the dashboard and the finding list have something to show."""
+    for code, head, area, severity, title, due_in in DEMO_FINDINGS:
+        finding = services.record_finding(
+            by=users["auditor"],
+            cycle=cycle,
+            department=departments[code],
+            area=area,
+            severity=severity,
+            title=title,
+            description=f"{title}。",
+        )
+        if due_in is not None:
+            services.add_corrective_action(
+                finding,
+                by=users[head],
+                owner=users[head],
+                plan="担当課で手順を見直し、実施状況を記録する。",
+                due_on=today + datetime.timedelta(days=due_in),
+            )

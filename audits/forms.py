@@ -122,26 +122,40 @@ RESULT_CHOICES = [("", "—")] + list(Result.choices)
 
 class AnswersForm(forms.Form):
     """The answers to a self-inspection, a result and a comment per checklist item
-    (fields result-<item id> and comment-<item id>). An item left without a result is not
-    answered."""
+    (fields result-<item id> and comment-<item id>); the page of one part gives the items of
+    that part only. An item left without a result is not answered; a comment typed without
+    a result is refused rather than dropped, so that nothing typed is lost."""
 
-    def __init__(self, *args, items, **kwargs):
+    def __init__(self, *args, items, answered=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.items = list(items)
         for item in self.items:
+            # Once answered, an item cannot be emptied again from the page.
+            choices = list(Result.choices) if item.pk in answered else RESULT_CHOICES
             self.fields[f"result-{item.pk}"] = forms.ChoiceField(
-                label=_("Result"),
-                choices=RESULT_CHOICES,
+                label=_("Result of %(number)s") % {"number": item.number},
+                choices=choices,
                 required=False,
                 widget=forms.Select(
                     attrs={"form": "answers", "data-testid": f"result-{item.number}"}
                 ),
             )
             self.fields[f"comment-{item.pk}"] = forms.CharField(
-                label=_("Comment"),
+                label=_("Comment on %(number)s") % {"number": item.number},
                 required=False,
-                widget=forms.Textarea(attrs={"form": "answers", "rows": 1}),
+                widget=forms.Textarea(attrs={"form": "answers", "rows": 2}),
             )
+
+    def clean(self):
+        cleaned = super().clean()
+        for item in self.items:
+            result = cleaned.get(f"result-{item.pk}")
+            comment = (cleaned.get(f"comment-{item.pk}") or "").strip()
+            if result == "" and comment:
+                self.add_error(
+                    f"result-{item.pk}", _("Choose a result for the comment to be saved.")
+                )
+        return cleaned
 
     def fields_for(self, item):
         return self[f"result-{item.pk}"], self[f"comment-{item.pk}"]

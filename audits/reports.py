@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from isms.models import Department
 from isms.roles import is_programme_office
@@ -132,16 +133,21 @@ def build(cycle, user, today=None):
 
 
 def table(report):
-    """The heat map as rows of text, for CSV and xlsx."""
-    header = ["department", "status", "answered", "items", "overall %"] + [
-        code for code, _ in report.areas
-    ]
+    """The heat map as rows of text, for CSV and xlsx, in the reader's language: headed by
+    the areas' names, each inspection's status by its label."""
+    header = [
+        pgettext("audit report export", "Department"),
+        pgettext("audit report export", "Status"),
+        pgettext("audit report export", "Answered"),
+        pgettext("audit report export", "Items"),
+        pgettext("audit report export", "Overall (%)"),
+    ] + [str(label) for _, label in report.areas]
     rows = [header]
     for row in report.rows:
         rows.append(
             [
                 row.department.name,
-                row.inspection.status if row.inspection else "",
+                row.inspection.get_status_display() if row.inspection else "",
                 row.answered,
                 report.items_total,
                 "" if row.overall is None else row.overall,

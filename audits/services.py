@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from isms import audit, second_factor
 from isms.audit import AnyRequest, AuditAction
 from isms.models import Department, PolicyRevision, RevisionStatus, Role, User
+from isms.notify import mark_task_done
 from isms.roles import AnyUser, can_manage_policy
 
 from . import access
@@ -33,6 +34,17 @@ from .models import (
     SubmissionStatus,
 )
 from .owners import check_owner
+
+
+# Task keys of the reminders (tasks.py): the service that does the task marks them done.
+def inspection_task(inspection_id: int) -> str:
+    """Answering a self-inspection: done for all its answerers once it is submitted."""
+    return f"inspection:{inspection_id}"
+
+
+def finding_actions_task(finding_id: int) -> str:
+    """Carrying out a finding's corrective actions: done once the finding is closed."""
+    return f"finding:{finding_id}:actions"
 
 
 def check_assigns_auditors(by: AnyUser) -> None:
@@ -194,6 +206,7 @@ def submit(inspection: Inspection, *, by: User, request: AnyRequest | None = Non
     inspection.returned_reason = ""
     inspection.save()
     audit.record(AuditAction.INSPECTION_SUBMITTED, actor=by, target=inspection, request=request)
+    mark_task_done(None, inspection_task(inspection.pk))
     return inspection
 
 
@@ -380,6 +393,7 @@ def close_finding(
     audit.record(
         AuditAction.FINDING_CLOSED, actor=by, target=finding, request=request, data={"note": note}
     )
+    mark_task_done(None, finding_actions_task(finding.pk))
     return finding
 
 

@@ -6,12 +6,13 @@ from celery import shared_task
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
-from isms.eras import to_era
 from isms.notify import (
     RECIPIENT_FIELDS,
     REMINDER_TASK_OPTIONS,
     Message,
+    Text,
     deadline_stage,
     send_once,
 )
@@ -27,20 +28,22 @@ from .models import (
     SubmissionStatus,
 )
 from .owners import may_own
+from .services import finding_actions_task, inspection_task
 
 logger = logging.getLogger(__name__)
 
+# Rendered in the reader's language when the notification is shown (isms.notify.Text).
 ACTION_TITLES = {
-    "due_soon": _("Corrective action due %(deadline)s: %(title)s"),
-    "overdue": _("Corrective action overdue since %(deadline)s: %(title)s"),
+    "due_soon": gettext_noop("Corrective action due %(deadline)s: %(title)s"),
+    "overdue": gettext_noop("Corrective action overdue since %(deadline)s: %(title)s"),
 }
 # For an owner who can no longer read the finding (they moved to another department or
 # lost their role): that the action needs them, never what it is about.
 ACTION_TITLES_WITHHELD = {
-    "due_soon": _("A corrective action you own is due %(deadline)s"),
-    "overdue": _("A corrective action you own is overdue since %(deadline)s"),
+    "due_soon": gettext_noop("A corrective action you own is due %(deadline)s"),
+    "overdue": gettext_noop("A corrective action you own is overdue since %(deadline)s"),
 }
-ACTION_BODY_WITHHELD = _(
+ACTION_BODY_WITHHELD = gettext_noop(
     "You are named as the owner of a corrective action of a department whose findings you "
     "can no longer read. Ask its department head to name a new owner."
 )
@@ -70,12 +73,12 @@ def _action_messages(today):
         path = f"/audits/findings/{finding.pk}/"
 
         def render(user, stage=stage, action=action, finding=finding, path=path):
-            values = {"title": finding.title, "deadline": to_era(action.due_on)}
-            return ACTION_TITLES[stage] % values, action.plan, path
+            title = Text(ACTION_TITLES[stage], title=finding.title, deadline=action.due_on)
+            return title, action.plan, path
 
         def render_withheld(user, stage=stage, action=action):
-            values = {"deadline": to_era(action.due_on)}
-            return ACTION_TITLES_WITHHELD[stage] % values, ACTION_BODY_WITHHELD, "/notifications/"
+            title = Text(ACTION_TITLES_WITHHELD[stage], deadline=action.due_on)
+            return title, Text(ACTION_BODY_WITHHELD), "/notifications/"
 
         owner = action.owner
         if not owner.is_active:
@@ -96,12 +99,18 @@ def _action_messages(today):
                 stage,
                 f"corrective_action.{stage}",
                 render if owner_reads[key] else render_withheld,
+                task=finding_actions_task(finding.pk),
             )
         # The assigned auditors read the finding.
         for user in auditors.get((finding.cycle_id, finding.department_id), []):
             if user.is_active and user.pk != owner.pk:
                 yield Message(
-                    user, f"action:{action.pk}", stage, f"corrective_action.{stage}", render
+                    user,
+                    f"action:{action.pk}",
+                    stage,
+                    f"corrective_action.{stage}",
+                    render,
+                    task=finding_actions_task(finding.pk),
                 )
 
 
@@ -112,10 +121,11 @@ def remind_corrective_actions(today=None):
 
 
 INSPECTION_TITLES = {
-    "opened": _("Self-inspection open: %(title)s (due %(deadline)s)"),
-    "due_soon": _("Self-inspection due %(deadline)s: %(title)s"),
-    "overdue": _("Self-inspection overdue since %(deadline)s: %(title)s"),
+    "opened": gettext_noop("Self-inspection open: %(title)s (due %(deadline)s)"),
+    "due_soon": gettext_noop("Self-inspection due %(deadline)s: %(title)s"),
+    "overdue": gettext_noop("Self-inspection overdue since %(deadline)s: %(title)s"),
 }
+INSPECTION_BODY = gettext_noop("Answer the checklist for %(department)s and submit it.")
 
 
 def _inspection_messages(today):
@@ -129,11 +139,10 @@ def _inspection_messages(today):
         path = f"/audits/inspections/{inspection.pk}/"
 
         def render(user, stage=stage, inspection=inspection, path=path):
-            values = {"title": inspection.cycle.name, "deadline": to_era(inspection.cycle.due_on)}
+            cycle = inspection.cycle
             return (
-                INSPECTION_TITLES[stage] % values,
-                _("Answer the checklist for %(department)s and submit it.")
-                % {"department": inspection.department.name},
+                Text(INSPECTION_TITLES[stage], title=cycle.name, deadline=cycle.due_on),
+                Text(INSPECTION_BODY, department=inspection.department.name),
                 path,
             )
 
@@ -144,7 +153,14 @@ def _inspection_messages(today):
         reminded = False
         for user in answerers.only(*RECIPIENT_FIELDS):
             reminded = True
-            yield Message(user, f"inspection:{inspection.pk}", stage, f"inspection.{stage}", render)
+            yield Message(
+                user,
+                f"inspection:{inspection.pk}",
+                stage,
+                f"inspection.{stage}",
+                render,
+                task=inspection_task(inspection.pk),
+            )
         if not reminded:
             logger.warning("self-inspection %s: no head or chief to remind", inspection.pk)
 

@@ -3,34 +3,49 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import pgettext
+from django.views.decorators.http import require_http_methods, require_POST
 
+from isms import second_factor
 from isms.decorators import allowed_if
 from isms.exports import FORMATS, export_response
 from isms.roles import can_manage_policy, is_programme_office
 
-from . import access, reports, services
+from . import access, heatmap, reports, services
 from .filters import FindingListFilter
 from .forms import (
-    AnswersForm,
     AssignForm,
     CiteForm,
     CorrectiveActionForm,
     CycleForm,
     EvidenceForm,
     FindingForm,
-    FromAnswerForm,
     ReasonForm,
 )
-from .models import Answer, Area, Evidence, Finding
+from .models import Evidence, Finding
 
 
 def _messages_from(request, error):
     for message in error.messages:
         messages.error(request, message)
+
+
+def _add_errors(form, error):
+    """A service's refusal shown in the form (docs/ui.md, "Errors"): beside the field it
+    names, else at the top of the form; the form is shown again with what was typed."""
+    if hasattr(error, "error_dict"):
+        for name, field_messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, field_messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _first_with_errors(*forms):
+    return next((form for form in forms if form is not None and form.errors), None)
 
 
 @allowed_if(access.uses_audits)
@@ -67,7 +82,7 @@ def cycle_create(request):
                 by=request.user, departments=departments, request=request, **data
             )
         except ValidationError as error:
-            _messages_from(request, error)
+            _add_errors(form, error)
         else:
             messages.success(request, _("Cycle opened."))
             return redirect("audit-cycle", pk=cycle.pk)
@@ -80,7 +95,10 @@ def _visible_cycle(request, pk):
 
 @allowed_if(access.uses_audits)
 def cycle_detail(request, pk):
-    cycle = _visible_cycle(request, pk)
+    return _cycle_page(request, _visible_cycle(request, pk))
+
+
+def _cycle_page(request, cycle, *, assign_form=None):
     inspections = (
         access.visible_inspections(request.user)
         .filter(cycle=cycle)
@@ -102,7 +120,8 @@ def cycle_detail(request, pk):
             "inspections": inspections,
             "items_total": cycle.checklist.items.count(),
             "assignments": assignments,
-            "assign_form": AssignForm(cycle=cycle) if can_assign else None,
+            "assign_form": (assign_form or AssignForm(cycle=cycle)) if can_assign else None,
+            "error_form": _first_with_errors(assign_form),
         },
     )
 
@@ -121,151 +140,12 @@ def cycle_assign(request, pk):
                 by=request.user,
                 request=request,
             )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
             messages.success(request, _("Auditor assigned."))
-        except ValidationError as error:
-            _messages_from(request, error)
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    return redirect("audit-cycle", pk=pk)
-
-
-def _visible_inspection(request, pk):
-    return get_object_or_404(
-        access.visible_inspections(request.user).select_related("cycle__checklist", "department"),
-        pk=pk,
-    )
-
-
-@allowed_if(access.uses_audits)
-def inspection_detail(request, pk):
-    inspection = _visible_inspection(request, pk)
-    can_answer = access.answers_for(request.user, inspection) and not inspection.is_locked
-    items = list(inspection.cycle.checklist.items.all())
-    answers = {
-        a.item_id: a
-        for a in inspection.answers.select_related("finding").annotate(
-            evidence_count=Count("evidence")
-        )
-    }
-    form = None
-    if can_answer:
-        form = AnswersForm(
-            request.POST if request.method == "POST" else None,
-            items=items,
-            initial={
-                key: value
-                for item_id, answer in answers.items()
-                for key, value in (
-                    (f"result-{item_id}", answer.result),
-                    (f"comment-{item_id}", answer.comment),
-                )
-            },
-        )
-    if request.method == "POST":
-        if not can_answer:
-            raise PermissionDenied
-        if form.is_valid():
-            try:
-                services.save_answers(inspection, form.answers(), by=request.user, request=request)
-                if "submit" in request.POST:
-                    services.submit(inspection, by=request.user, request=request)
-                    messages.success(request, _("Submitted. The answers are locked."))
-                else:
-                    messages.success(request, _("Answers saved."))
-            except ValidationError as error:
-                _messages_from(request, error)
-            return redirect("audit-inspection", pk=pk)
-        # Shown again with the reasons, and with what the person typed.
-        messages.error(request, _("Nothing was saved: correct the answers marked below."))
-    groups = []
-    for area, label in Area.choices:
-        rows = [
-            (item, answers.get(item.pk), *(form.fields_for(item) if form else (None, None)))
-            for item in items
-            if item.area == area
-        ]
-        if rows:
-            groups.append((label, rows))
-    auditing = access.audits(request.user, inspection.cycle, inspection.department)
-    return render(
-        request,
-        "audits/inspection_detail.html",
-        {
-            "inspection": inspection,
-            "groups": groups,
-            "can_answer": can_answer,
-            "auditing": auditing,
-            "return_form": ReasonForm() if auditing else None,
-            "from_answer_form": FromAnswerForm() if auditing else None,
-            "evidence_form": EvidenceForm() if can_answer else None,
-        },
-    )
-
-
-@require_POST
-@allowed_if(access.uses_audits)
-def inspection_return(request, pk):
-    inspection = _visible_inspection(request, pk)
-    form = ReasonForm(request.POST)
-    try:
-        services.return_for_correction(
-            inspection,
-            by=request.user,
-            request=request,
-            reason=form.cleaned_data["reason"] if form.is_valid() else "",
-        )
-        messages.success(request, _("Returned for correction."))
-    except ValidationError as error:
-        _messages_from(request, error)
-    return redirect("audit-inspection", pk=pk)
-
-
-def _visible_answer(request, pk):
-    return get_object_or_404(
-        Answer.objects.filter(
-            inspection__in=access.visible_inspections(request.user)
-        ).select_related("inspection__cycle", "inspection__department", "item"),
-        pk=pk,
-    )
-
-
-@require_POST
-@allowed_if(access.uses_audits)
-def answer_to_finding(request, pk):
-    answer = _visible_answer(request, pk)
-    form = FromAnswerForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose a severity."))
-        return redirect("audit-inspection", pk=answer.inspection_id)
-    try:
-        finding = services.finding_from_answer(
-            answer, by=request.user, request=request, **form.cleaned_data
-        )
-    except ValidationError as error:
-        _messages_from(request, error)
-        return redirect("audit-inspection", pk=answer.inspection_id)
-    messages.success(request, _("Finding recorded."))
-    return redirect("audit-finding", pk=finding.pk)
-
-
-@require_POST
-@allowed_if(access.uses_audits)
-def answer_evidence(request, pk):
-    answer = _visible_answer(request, pk)
-    form = EvidenceForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.attach_evidence(
-                form.cleaned_data["file"], by=request.user, answer=answer, request=request
-            )
-            messages.success(request, _("Evidence attached."))
-        except ValidationError as error:
-            _messages_from(request, error)
-    else:
-        messages.error(request, _("Choose a file."))
-    return redirect("audit-inspection", pk=answer.inspection_id)
+            return redirect("audit-cycle", pk=pk)
+    return _cycle_page(request, cycle, assign_form=form)
 
 
 @allowed_if(access.uses_audits)
@@ -309,21 +189,35 @@ def finding_detail(request, pk):
                 services.update_finding(
                     finding, by=request.user, request=request, **form.cleaned_data
                 )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
                 messages.success(request, _("Finding saved."))
                 return redirect("audit-finding", pk=pk)
-            except ValidationError as error:
-                _messages_from(request, error)
     return _finding_page(request, finding, form=form)
 
 
-def _finding_page(request, finding, *, form=None, action_form=None, status=200):
+def _finding_page(
+    request, finding, *, form=None, action_form=None, reason_form=None, evidence_form=None
+):
+    """The finding with the forms its reader may use; a form given here came back with
+    errors and is shown again as it was posted, with the error summary at the top."""
     auditing = access.audits(request.user, finding.cycle, finding.department)
     acting = access.acts_for_department(request.user, finding.department)
     editable = not finding.is_closed
+    if not editable:
+        # A closed finding offers neither form: the refusal is said in a message instead.
+        for refused in (form, action_form):
+            for error in refused.non_field_errors() if refused is not None else ():
+                messages.error(request, error)
     if auditing and editable and form is None:
         form = FindingForm(instance=finding)
     if acting and editable and action_form is None:
         action_form = CorrectiveActionForm(finding=finding)
+    form = form if auditing and editable else None
+    action_form = action_form if acting and editable else None
+    reason_form = (reason_form or ReasonForm()) if auditing else None
+    evidence_form = (evidence_form or EvidenceForm()) if (auditing or acting) else None
     return render(
         request,
         "audits/finding_detail.html",
@@ -334,62 +228,112 @@ def _finding_page(request, finding, *, form=None, action_form=None, status=200):
             "revisions": finding.addressed_by.select_related("document"),
             "auditing": auditing,
             "acting": acting and editable,
-            "form": form if auditing and editable else None,
-            "action_form": action_form if acting and editable else None,
-            "reason_form": ReasonForm() if auditing else None,
-            "evidence_form": EvidenceForm() if (auditing or acting) else None,
+            "form": form,
+            "action_form": action_form,
+            "reason_form": reason_form,
+            "evidence_form": evidence_form,
+            "error_form": _first_with_errors(action_form, form, reason_form, evidence_form),
         },
-        status=status,
     )
 
 
-@require_POST
+def _confirm_close(request, finding):
+    url = reverse("audit-finding", args=[finding.pk])
+    return render(
+        request,
+        "confirm_action.html",
+        {
+            "title": _("Verify and close “%(finding)s”?") % {"finding": finding.title},
+            "intro": _("Close the finding once its corrective actions are verified."),
+            "consequences": [
+                _("The finding is marked closed: its corrective actions count as verified."),
+                _(
+                    "It can no longer be edited, and no corrective action can be added; "
+                    "only an auditor can reopen it, with a reason."
+                ),
+                _("The closing is recorded in the audit trail under your name."),
+            ],
+            "action": reverse("audit-finding-action", args=[finding.pk, "close"]),
+            "hidden": {},
+            "confirm_label": _("Verify and close"),
+            "cancel_url": url,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @allowed_if(access.uses_audits)
 def finding_action(request, pk, action):
+    """The actions on a finding. A form that fails comes back on the page with what was
+    typed and the error beside its field (docs/ui.md, "Errors"); closing asks first (its
+    question is also a page of its own, reached by GET)."""
+    if request.method == "GET" and action != "close":
+        return HttpResponseNotAllowed(["POST"])
     finding = _visible_finding(request, pk)
-    try:
-        if action == "corrective-action":
-            # Errors come back on the page with what was typed, next to the field.
-            form = CorrectiveActionForm(request.POST, finding=finding)
-            if form.is_valid():
-                try:
-                    services.add_corrective_action(
-                        finding, by=request.user, request=request, **form.cleaned_data
-                    )
-                except ValidationError as error:
-                    if not hasattr(error, "error_dict"):
-                        raise  # about the finding, not a field: a message on the page
-                    for field, field_messages in error.message_dict.items():
-                        form.add_error(field if field in form.fields else None, field_messages)
-            if form.errors:
-                return _finding_page(request, finding, action_form=form)
-            messages.success(request, _("Corrective action recorded."))
-        elif action == "close":
-            services.close_finding(finding, by=request.user, request=request)
-            messages.success(request, _("Finding closed."))
-        elif action == "reopen":
-            form = ReasonForm(request.POST)
-            services.reopen_finding(
-                finding,
-                by=request.user,
-                request=request,
-                reason=form.cleaned_data["reason"] if form.is_valid() else "",
-            )
-            messages.success(request, _("Finding reopened."))
-        elif action == "evidence":
-            form = EvidenceForm(request.POST, request.FILES)
-            if not form.is_valid():
-                messages.error(request, _("Choose a file."))
+    if action == "corrective-action":
+        form = CorrectiveActionForm(request.POST, finding=finding)
+        if form.is_valid():
+            try:
+                services.add_corrective_action(
+                    finding, by=request.user, request=request, **form.cleaned_data
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("Corrective action recorded."))
                 return redirect("audit-finding", pk=pk)
-            services.attach_evidence(
-                form.cleaned_data["file"], by=request.user, finding=finding, request=request
-            )
-            messages.success(request, _("Evidence attached."))
+        elif not access.acts_for_department(request.user, finding.department):
+            raise PermissionDenied
+        return _finding_page(request, finding, action_form=form)
+    if action == "close":
+        if not access.audits(request.user, finding.cycle, finding.department):
+            raise PermissionDenied
+        if request.POST.get("confirmed") != "yes":
+            # The step-up comes before the question, so that it brings the auditor back to
+            # the finding's page rather than to this address, which takes only a POST.
+            second_factor.require_recent(request, request.user)
+            return _confirm_close(request, finding)
+        try:
+            services.close_finding(finding, by=request.user, request=request)
+        except ValidationError as error:
+            _messages_from(request, error)
         else:
-            raise Http404
-    except ValidationError as error:
-        _messages_from(request, error)
-    return redirect("audit-finding", pk=pk)
+            messages.success(request, _("Finding closed."))
+        return redirect("audit-finding", pk=pk)
+    if action == "reopen":
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            try:
+                services.reopen_finding(
+                    finding, by=request.user, request=request, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("Finding reopened."))
+                return redirect("audit-finding", pk=pk)
+        elif not access.audits(request.user, finding.cycle, finding.department):
+            raise PermissionDenied
+        return _finding_page(request, finding, reason_form=form)
+    if action == "evidence":
+        form = EvidenceForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                services.attach_evidence(
+                    form.cleaned_data["file"], by=request.user, finding=finding, request=request
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("Evidence attached."))
+                return redirect("audit-finding", pk=pk)
+        elif not (
+            access.audits(request.user, finding.cycle, finding.department)
+            or access.acts_for_department(request.user, finding.department)
+        ):
+            raise PermissionDenied
+        return _finding_page(request, finding, evidence_form=form)
+    raise Http404
 
 
 @login_required
@@ -412,8 +356,18 @@ def cycle_report(request, pk):
     output = request.GET.get("output")
     if output in FORMATS:
         header, *rows = reports.table(report)
-        return export_response(f"cycle-{cycle.pk}", header, rows, output, sheet="report")
-    return render(request, "audits/cycle_report.html", {"report": report, "cycle": cycle})
+        sheet = pgettext("sheet", "Cycle report")
+        return export_response(f"cycle-{cycle.pk}", header, rows, output, sheet=sheet)
+    return render(
+        request,
+        "audits/cycle_report.html",
+        {
+            "report": report,
+            "cycle": cycle,
+            "heat_rows": heatmap.rows(report),
+            "legend": heatmap.legend(),
+        },
+    )
 
 
 @allowed_if(access.manages_policy_backlog)
@@ -440,7 +394,7 @@ def policy_backlog(request):
                 messages.success(request, _("The revision now cites the findings."))
                 return redirect("audit-policy-backlog")
             except ValidationError as error:
-                _messages_from(request, error)
+                _add_errors(form, error)
     elif request.method == "POST":
         raise PermissionDenied
     return render(

@@ -25,12 +25,18 @@ class IsmsConfig(AppConfig):
             tokens,  # noqa: F401 - connects the receivers that revoke API tokens
         )
         from .portal import NavItem, register_nav
-        from .roles import can_manage_policy, can_read_audit_trail, is_programme_admin
+        from .roles import (
+            can_manage_policy,
+            can_read_audit_trail,
+            can_see_dashboard,
+            is_programme_admin,
+        )
 
         register_nav(
             NavItem(_("Basic policy"), "public-policy", lambda user: True, order=5, public=True)
         )
         register_nav(NavItem(_("Policies"), "document-list", lambda user: True, order=10))
+        register_nav(NavItem(_("Dashboard"), "dashboard", can_see_dashboard, order=12))
         register_nav(NavItem(_("Manage policy"), "manage-index", can_manage_policy, order=80))
         register_nav(NavItem(_("Audit trail"), "audit-trail", can_read_audit_trail, order=90))
         register_nav(

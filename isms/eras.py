@@ -4,6 +4,9 @@ import datetime
 import re
 import unicodedata
 
+from django.utils.formats import date_format
+from django.utils.translation import get_language
+
 # (name, first day). Only the eras a policy still in force can mention.
 ERAS = [
     ("令和", datetime.date(2019, 5, 1)),
@@ -44,3 +47,34 @@ def parse_era(text: str) -> datetime.date:
 def fiscal_year(date: datetime.date) -> int:
     """Japanese fiscal years (年度) run from April to March: 2026-03-31 is in FY2025."""
     return date.year if date.month >= 4 else date.year - 1
+
+
+def fiscal_year_label(year: int, language: str | None = None) -> str:
+    """令和8年度 for 2026 in Japanese, FY2026 in English (the active language unless given).
+
+    A fiscal year is named by the era its April falls in: FY2019 began on 2019-04-01, still
+    平成31年, but the city (like the national government) calls it 令和元年度 because 令和
+    began within it; FY2018 is 平成30年度.
+    """
+    if language is None:
+        language = get_language() or "ja"
+    if not language.startswith("ja"):
+        return f"FY{year}"
+    if year >= 2019:
+        era, start = "令和", 2019
+    elif year >= 1989:
+        era, start = "平成", 1989
+    elif year >= 1926:
+        era, start = "昭和", 1926
+    else:
+        return f"{year}年度"
+    number = year - start + 1
+    return f"{era}{'元' if number == 1 else number}年度"
+
+
+def date_label(date: datetime.date) -> str:
+    """A date for a reader outside a template (a PDF): 令和8年4月1日 in Japanese,
+    1 April 2026 in English, as the `era` template filter writes it."""
+    if (get_language() or "ja").startswith("ja"):
+        return to_era(date)
+    return date_format(date, "j F Y")

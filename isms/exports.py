@@ -9,19 +9,30 @@ which Excel hides and the portal's importers remove again (`undefuse`); in xlsx 
 written as a string cell, never as a formula.
 
 A view hands its table to export_response(), which answers with the download.
+
+A file for people is in the reader's language (the API's stays English and ISO): headers
+and coded values as their labels, dates in the Japanese era in Japanese (`cell_date`,
+`cell_datetime`, `cell_bool`). The rows are read in the language active when the view
+called export_response(), even when the CSV is streamed after the view has returned.
 """
 
 import csv
+import datetime
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from .eras import to_era
 
 BOM = "\ufeff"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -44,6 +55,55 @@ def undefuse(text: str) -> str:
     if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
         return text[1:]
     return text
+
+
+def _japanese() -> bool:
+    return (translation.get_language() or "ja").startswith("ja")
+
+
+def cell_date(value: datetime.date | None) -> str:
+    """A date for a reader: 令和8年4月1日 in Japanese, 2026-04-01 in English (sortable
+    and unambiguous in an English spreadsheet); empty for none."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value).date()
+    return to_era(value) if _japanese() else value.isoformat()
+
+
+def cell_datetime(value: datetime.datetime | None) -> str:
+    """A moment in Japan time to the second (an acknowledgement's time is evidence):
+    令和8年4月1日 09:05:30 in Japanese, 2026-04-01 09:05:30 in English; empty for none."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    if _japanese():
+        return f"{to_era(local.date())} {local:%H:%M:%S}"
+    return f"{local:%Y-%m-%d %H:%M:%S}"
+
+
+def cell_bool(value: bool) -> str:
+    """はい / いいえ (Yes / No): words an importer of the portal reads back as well."""
+    return gettext("Yes") if value else gettext("No")
+
+
+def _text(value: object) -> object:
+    """A lazy translation as the text of the active language; other values as they are."""
+    return str(value) if isinstance(value, Promise) else value
+
+
+def in_language(rows: Iterable[Iterable[object]], language: str | None) -> Iterator[list]:
+    """The rows, each read with `language` active: a streamed CSV is written after the
+    view has returned, when another request may have switched the thread's language."""
+    iterator = iter(rows)
+    while True:
+        with translation.override(language):
+            try:
+                row = next(iterator)
+            except StopIteration:
+                return
+            row = [_text(value) for value in row]
+        yield row
 
 
 class _Echo:
@@ -103,7 +163,12 @@ def export_response(
     `sheet` (at most 31 characters; the file name's by default).
 
     The file name is sent as RFC 6266 says: quoted when it is plain ASCII, else as
-    filename*=utf-8''... (RFC 5987), so a Japanese name arrives intact."""
+    filename*=utf-8''... (RFC 5987), so a Japanese name arrives intact.
+
+    Lazy translations in the header and rows are written in the language active now."""
+    language = translation.get_language()
+    header = [_text(value) for value in header]
+    rows = in_language(rows, language)
     if output == "xlsx":
         return FileResponse(
             xlsx_file(sheet or filename[:31], header, rows),

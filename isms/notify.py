@@ -43,12 +43,12 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
-from django.utils.functional import Promise
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from .eras import to_era
+from . import notification_text
 from .models import Notification, SentReminder, User
 from .models.organisation import department_id_of
+from .notification_text import Content, Text
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,10 @@ REMINDER_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 
 # A message's (recipient id, subject, stage): what the ledger records once.
 Key = tuple[int, str, str]
-# What a message's render() returns: title and body (str or lazy), and the portal path.
-Rendered = tuple[str | Promise, str | Promise, str]
+# What a message's render() returns: title and body, and the portal path. Whatever of the
+# title and body is a Text (a msgid and its parameters) is rendered again in the reader's
+# language each time the notification is shown; plain text (str or lazy) stays as it was.
+Rendered = tuple[Content, Content, str]
 
 
 class Task(Protocol):
@@ -87,6 +89,9 @@ class Message:
     stage: str  # which reminder of that subject, e.g. "overdue"
     kind: str  # for the notification list, e.g. "acknowledgement.overdue"
     render: Callable[[User], Rendered]  # called in the recipient's language
+    # What the message asks the recipient to do, e.g. "ack:revision:12": the service that
+    # completes it marks the notification done (mark_task_done). Empty for information.
+    task: str = ""
 
     @property
     def key(self) -> Key:
@@ -155,12 +160,17 @@ class _Claimed:
     title: str = ""
     body: str = ""
     path: str = ""
+    parts: dict[str, Any] | None = None
 
     def render(self) -> Self:
         recipient = self.message.recipient
         with translation.override(recipient.language or settings.LANGUAGE_CODE):
             title, body, path = self.message.render(recipient)
-            self.title, self.body, self.path = str(title), str(body), path
+            self.title = notification_text.render(title)
+            self.body = notification_text.render(body)
+            self.path = path
+        parts = {"title": notification_text.to_json(title), "body": notification_text.to_json(body)}
+        self.parts = {k: v for k, v in parts.items() if v is not None}
         return self
 
 
@@ -175,6 +185,8 @@ def _send_batch(batch: list[Message], run: uuid.UUID) -> int:
                 title=c.title[:200],
                 body=c.body,
                 url=c.path,
+                message=c.parts or {},
+                task_key=c.message.task,
             )
             for c in new
         )
@@ -359,7 +371,21 @@ def enqueue(task: Task, *args: object) -> None:
 
 
 def unread_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return Notification.objects.filter(recipient=user).unread().count()
+
+
+def mark_task_done(user_ids: Iterable[int] | None, key: str) -> int:
+    """The notifications asking these people (everyone, for None: a task any of several
+    people may complete, such as a department's self-inspection) to do `key` are done: one
+    UPDATE. Called by the service that completes the task, in its transaction. Returns how
+    many were marked. The reminder ledger is not touched: a later stage of a task already
+    done is not sent anyway, as the jobs leave out who has done it."""
+    if not key:
+        raise ValueError("a task key is needed")
+    notifications = Notification.objects.filter(task_key=key, done_at__isnull=True)
+    if user_ids is not None:
+        notifications = notifications.filter(recipient_id__in=list(user_ids))
+    return notifications.update(done_at=timezone.now())
 
 
 def deadline_stage(deadline: date, today: date | None = None) -> str:
@@ -459,15 +485,20 @@ def escalations(
             )
 
         def render(head: User, names: list[str] = names) -> Rendered:
-            listed = "\n".join(f"- {name}" for name in names[:200])
+            body: list[str | Text] = [
+                Text(
+                    gettext_noop(
+                        "%(count)s people in your department have not done this by %(deadline)s:"
+                    ),
+                    count=len(names),
+                    deadline=deadline,
+                ),
+                "\n".join(f"- {name}" for name in names[:200]),
+            ]
             more = len(names) - 200
-            body = _("%(count)s people in your department have not done this by %(deadline)s:") % {
-                "count": len(names),
-                "deadline": to_era(deadline),
-            }
             if more > 0:
-                listed += "\n" + _("… and %(count)s more.") % {"count": more}
-            return _("Escalation: %(title)s") % {"title": title}, f"{body}\n{listed}", path
+                body.append(Text(gettext_noop("… and %(count)s more."), count=more))
+            return Text(gettext_noop("Escalation: %(title)s"), title=title), body, path
 
         for head in heads.get(department_id, []):
             yield Message(head, subject, "escalation", "escalation", render)

@@ -25,9 +25,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.forms.renderers import BaseRenderer
-from django.http import HttpRequest
+from django.forms.utils import ErrorDict, flatatt
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -167,7 +170,10 @@ class PersonPickerInput(forms.TextInput):
 
 
 class PersonField(forms.CharField):
-    """A person by user name, among `people` (a queryset the form sets from the rule)."""
+    """A person by user name, among `people` (a queryset the form sets from the rule).
+
+    Its default widget is a user-name box with a <datalist>; `widget=PersonPicker(...)`
+    makes it a select, or a search among the people allowed when they are many."""
 
     widget = PersonPickerInput
 
@@ -184,6 +190,9 @@ class PersonField(forms.CharField):
     def people(self, queryset: QuerySet[User] | None) -> None:
         self._people = queryset
         self.widget.people = queryset
+        if isinstance(self.widget, Picker):
+            self.widget.queryset = queryset.order_by("username") if queryset is not None else None
+            self.widget.field_label = str(self.label or "")
 
     def clean(self, value: Any) -> User | None:
         username = super().clean(value).strip()
@@ -252,3 +261,253 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         if request is None:
             return self._model._default_manager.none()
         return self._visible(request.user)
+
+
+# --- choosing from a searchable list (docs/ui.md, "Pickers") -----------------------------
+#
+# A field whose value is one of a queryset limited to what the person may choose (the rule
+# above for people; an app's visibility rule for its objects). Up to PICKER_SELECT_UP_TO
+# choices it is a plain <select>. Beyond that it is a search box, a Search button and the
+# matches as radio buttons: without JavaScript the button sends the form back to its own
+# view (PickerSearchMixin), which shows it again as typed with the matches; with
+# static/js/picker.js the matches come from the app's search endpoint (picker_results) as
+# the person types. Whatever is sent is checked by the field against the same queryset.
+
+PICKER_SELECT_UP_TO = 50
+PICKER_RESULTS = 20
+# The name of the Search button, and the suffix of the search box's name.
+SEARCH_BUTTON = "picker-search"
+TERM_SUFFIX = "__q"
+MAX_TERM = 100
+
+
+def clean_term(raw: Any) -> str:
+    """A search term as typed, without the NUL PostgreSQL refuses, at most MAX_TERM long."""
+    return str(raw or "").replace("\x00", "").strip()[:MAX_TERM]
+
+
+class PickerOption(TypedDict):
+    value: str
+    label: str
+    checked: bool
+
+
+class Picker(forms.Widget):
+    """The widget of a picker field (PickerChoiceField, PersonField with PersonPicker).
+
+    The field sets `queryset` (the choices allowed), `label` (an object's text) and
+    `field_label`; `value_field` is the attribute sent as the value, `search_fields` those
+    a search term is looked for in (and the number itself when the value is the id)."""
+
+    template_name = "widgets/picker.html"
+    results_template_name = "widgets/picker_results.html"
+
+    def __init__(
+        self,
+        attrs: dict[str, Any] | None = None,
+        *,
+        search_fields: Sequence[str] = ("name",),
+        value_field: str = "pk",
+        search_url: str | None = None,
+    ) -> None:
+        super().__init__(attrs)
+        self.search_fields = tuple(search_fields)
+        self.value_field = value_field
+        self.search_url = search_url
+        self.queryset: QuerySet[Any] | None = None
+        self.label: Callable[[Any], str] = str
+        self.field_label: str = ""
+        self.term = ""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        # The form's data is read here only: keep the term searched for with it.
+        self.term = clean_term(data.get(name + TERM_SUFFIX))
+        return data.get(name)
+
+    def _choices(self) -> QuerySet[Any]:
+        if self.queryset is None:
+            raise ValueError("a picker needs its field to set the queryset")
+        return self.queryset
+
+    def key(self, obj: Any) -> str:
+        return str(getattr(obj, self.value_field))
+
+    def matching(self, term: str) -> QuerySet[Any]:
+        wanted = Q()
+        for field in self.search_fields:
+            wanted |= Q(**{f"{field}__icontains": term})
+        # The number itself, when the value is the id (short enough to be an integer).
+        if self.value_field == "pk" and term.isdigit() and len(term) <= 9:
+            wanted |= Q(pk=int(term))
+        return self._choices().filter(wanted)
+
+    def selected(self, value: str) -> Any | None:
+        """The chosen object, if it is among those allowed."""
+        if not value or "\x00" in value or len(value) > MAX_TERM:
+            return None
+        try:
+            return self._choices().filter(**{self.value_field: value}).first()
+        except (ValueError, TypeError, ValidationError):
+            return None
+
+    def results(self, name: str, id_: str, term: str, value: Any) -> dict[str, Any]:
+        """The matches for `term`, the chosen one first: two queries at most."""
+        value = "" if value is None else str(value)
+        chosen = self.selected(value)
+        options: list[PickerOption] = []
+        if not self.is_required:
+            options.append({"value": "", "label": str(_("(nobody / none)")), "checked": not value})
+        if chosen is not None:
+            options.append(
+                {"value": self.key(chosen), "label": self.label(chosen), "checked": True}
+            )
+        elif value:
+            # Not allowed (the field says so beside it): kept as sent, never dropped.
+            options.append({"value": value, "label": value, "checked": True})
+        found = list(self.matching(term)[: PICKER_RESULTS + 1]) if term else []
+        more = len(found) > PICKER_RESULTS
+        options += [
+            {"value": self.key(obj), "label": self.label(obj), "checked": False}
+            for obj in found[:PICKER_RESULTS]
+            if chosen is None or self.key(obj) != self.key(chosen)
+        ]
+        count = min(len(found), PICKER_RESULTS)
+        status: str
+        if not term:
+            status = str(_("Type part of a name or a number, then search."))
+        elif more:
+            status = _("The first %(count)s matches are shown; type more to narrow them.") % {
+                "count": PICKER_RESULTS
+            }
+        elif count:
+            status = _("%(count)s found.") % {"count": count}
+        else:
+            status = _("Nothing matches “%(term)s”.") % {"term": term}
+        return {
+            "name": name,
+            "id": id_,
+            "legend": _("%(label)s: choices") % {"label": self.field_label},
+            "options": options,
+            "status": status,
+            "term": term,
+        }
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        attrs = context["widget"]["attrs"]
+        id_ = attrs.get("id") or f"id_{name}"
+        value = "" if value is None else str(value)
+        first = list(self._choices()[: PICKER_SELECT_UP_TO + 1])
+        picker: dict[str, Any] = {"name": name, "id": id_, "search_url": self.search_url}
+        if len(first) <= PICKER_SELECT_UP_TO:
+            options = [(self.key(obj), self.label(obj)) for obj in first]
+            if value and value not in {key for key, _label in options}:
+                options.insert(0, (value, value))  # not allowed: kept as sent
+            select_attrs = {k: v for k, v in attrs.items() if k != "maxlength"}
+            picker.update(mode="select", options=options, value=value, attrs=flatatt(select_attrs))
+        else:
+            # The search box is described by the count of matches, and by the field's help.
+            described = " ".join(filter(None, [f"{id_}-status", attrs.get("aria-describedby")]))
+            search_attrs = {
+                k: v for k, v in attrs.items() if k not in ("required", "id", "aria-describedby")
+            }
+            search_attrs["aria-describedby"] = described
+            picker.update(
+                mode="search",
+                attrs=flatatt(search_attrs),
+                term_name=name + TERM_SUFFIX,
+                button=SEARCH_BUTTON,
+                results=self.results(name, id_, self.term, value),
+            )
+        context["picker"] = picker
+        return context
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: BaseRenderer | None = None,
+    ) -> SafeString:
+        # The project's templates (templates/widgets/), not the form renderer's own.
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
+
+
+class PersonPicker(Picker):
+    """The picker of a PersonField: people by user name, found by name or user name."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None, *, search_url: str | None = None):
+        super().__init__(
+            attrs,
+            search_fields=("username", "display_name", "last_name", "first_name"),
+            value_field="username",
+            search_url=search_url,
+        )
+        self.label = person_label
+
+
+def person_label(person: User) -> str:
+    name = str(person)
+    return name if name == person.username else f"{name} ({person.username})"
+
+
+class PickerChoiceField(forms.ModelChoiceField):
+    """One object of `queryset` (the choices allowed), chosen with a Picker. An id outside
+    the queryset gets the same error as one that does not exist."""
+
+    widget = Picker
+
+    def __init__(
+        self,
+        queryset: QuerySet[Any] | None,
+        *,
+        search_fields: Sequence[str] = ("name",),
+        search_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("widget", Picker(search_fields=search_fields, search_url=search_url))
+        super().__init__(queryset, **kwargs)
+        self.widget.field_label = str(self.label or "")
+
+    def _set_picker_queryset(self, queryset: QuerySet[Any] | None) -> None:
+        forms.ModelChoiceField._set_queryset(self, queryset)  # type: ignore[attr-defined]
+        self.widget.queryset = self._queryset  # type: ignore[attr-defined]
+        self.widget.label = self.label_from_instance
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_picker_queryset)  # type: ignore[attr-defined]
+
+
+class PickerSearchMixin(forms.BaseForm):
+    """For a form with pickers: its Search button (used without JavaScript) sends the form
+    to its own view, which shows it again as typed, with the matches, without errors, and
+    saves nothing (is_valid() is false)."""
+
+    @property
+    def searching(self) -> bool:
+        return self.is_bound and SEARCH_BUTTON in self.data
+
+    def full_clean(self) -> None:
+        if self.searching:
+            self._errors = ErrorDict()
+            self.cleaned_data = {}
+            return
+        super().full_clean()
+
+    def is_valid(self) -> bool:
+        return not self.searching and super().is_valid()
+
+
+def picker_results(request: HttpRequest, field: forms.BoundField) -> HttpResponse:
+    """The search endpoint's answer for one picker field of a form built for the person:
+    the matches among the choices that field allows (two queries), as the HTML the widget
+    shows them in (static/js/picker.js puts it in place)."""
+    widget = field.field.widget
+    if not isinstance(widget, Picker):
+        raise TypeError(f"{field.name} is not a picker")
+    results = widget.results(
+        field.html_name,
+        field.auto_id or f"id_{field.html_name}",
+        clean_term(request.GET.get("q")),
+        clean_term(request.GET.get("value")),
+    )
+    return render(request, widget.results_template_name, {"results": results})

@@ -6,8 +6,10 @@ who may act, changes the state, and writes the audit trail in one transaction.
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 from . import audit, second_factor
 from .audit import AnyRequest, AuditAction
 from .exceptions import WorkflowError
-from .models import PolicyDocument, PolicyRevision, RevisionStatus, User
+from .models import Audience, PolicyDocument, PolicyRevision, RevisionStatus, User
 from .roles import can_approve_revision, can_manage_policy, can_publish_revision
 from .signals import revision_published
 
@@ -138,15 +140,8 @@ def publish(
     request: AnyRequest | None = None,
 ) -> PolicyRevision:
     revision = _locked(revision)
-    if not can_publish_revision(by):
-        raise PermissionDenied(_("Only the programme admin can publish revisions."))
-    # Publishing now or ahead of the effective date alike: a step-up (isms.second_factor).
-    second_factor.require_recent(request, by)
-    _expect(revision, RevisionStatus.APPROVED, _("Only an approved revision can be published."))
-    _check_ready(revision)
+    _check_publishable(revision, by=by, deadline=deadline, request=request)
     assert revision.effective_date is not None  # _check_ready() refuses a revision without one
-    if deadline is not None and deadline < timezone.localdate():
-        raise WorkflowError({"deadline": _("The acknowledgement deadline cannot lie in the past.")})
     revision.status = RevisionStatus.PUBLISHED
     revision.published_by = by
     revision.published_at = timezone.now()
@@ -167,6 +162,56 @@ def publish(
     activate_due_revisions(document_ids=[revision.document_id])
     revision_published.send(sender=PolicyRevision, revision=revision, deadline=deadline, by=by)
     return revision
+
+
+@dataclass(frozen=True)
+class PublicationPreview:
+    """What publishing a revision will do, for the confirmation page."""
+
+    revision: PolicyRevision
+    audience: str  # an Audience value
+    departments: list[str]  # the named departments, for Audience.DEPARTMENTS
+    people: int  # active members of staff in the audience
+    in_force_at_once: bool
+    # The acknowledgement deadline, or None for an editorial change nobody is asked to
+    # acknowledge.
+    deadline: datetime.date | None
+
+
+def publication_preview(
+    revision: PolicyRevision,
+    *,
+    by: User,
+    deadline: datetime.date | None = None,
+    request: AnyRequest | None = None,
+) -> PublicationPreview:
+    """The checks of publish(), step-up included, and what it would do; changes nothing.
+
+    The confirmation step asks for the second factor before it shows what will happen, so
+    the person confirms once and is not sent away between "confirm" and "published"."""
+    revision = PolicyRevision.objects.select_related("document").get(pk=revision.pk)
+    _check_publishable(revision, by=by, deadline=deadline, request=request)
+    assert revision.effective_date is not None  # _check_ready() refuses a revision without one
+    document = revision.document
+    today = timezone.localdate()
+    departments = []
+    if document.audience == Audience.DEPARTMENTS:
+        departments = list(
+            document.audience_departments.order_by("code").values_list("name", flat=True)
+        )
+    return PublicationPreview(
+        revision=revision,
+        audience=document.audience,
+        departments=departments,
+        people=document.audience_members().count(),
+        in_force_at_once=revision.effective_date <= today,
+        # The same default as the acknowledgements app's receiver of revision_published.
+        deadline=(
+            deadline or today + datetime.timedelta(days=settings.ACKNOWLEDGEMENT_DEADLINE_DAYS)
+        )
+        if revision.is_material
+        else None,
+    )
 
 
 def activate_due_revisions(
@@ -212,6 +257,23 @@ def activate_due_revisions(
 def _locked(revision: PolicyRevision) -> PolicyRevision:
     # Two people pressing "publish" at once must not publish twice.
     return PolicyRevision.objects.select_for_update().select_related("document").get(pk=revision.pk)
+
+
+def _check_publishable(
+    revision: PolicyRevision,
+    *,
+    by: User,
+    deadline: datetime.date | None,
+    request: AnyRequest | None,
+) -> None:
+    if not can_publish_revision(by):
+        raise PermissionDenied(_("Only the programme admin can publish revisions."))
+    # Publishing now or ahead of the effective date alike: a step-up (isms.second_factor).
+    second_factor.require_recent(request, by)
+    _expect(revision, RevisionStatus.APPROVED, _("Only an approved revision can be published."))
+    _check_ready(revision)
+    if deadline is not None and deadline < timezone.localdate():
+        raise WorkflowError({"deadline": _("The acknowledgement deadline cannot lie in the past.")})
 
 
 def _expect(revision: PolicyRevision, status: str, message: str) -> None:

@@ -1,4 +1,5 @@
-"""Turning policy text into safe HTML and readable differences."""
+"""Turning policy text into safe HTML, and the plain unified diff of the API (the diff
+people read on the pages is isms.policy_diff)."""
 
 import difflib
 
@@ -47,36 +48,6 @@ def render_markdown(text):
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
-
-
-def line_diff(old_text, new_text):
-    """Rows for a side-by-side reading of two texts: (kind, old line, new line), where kind
-    is 'same', 'removed', 'added' or 'changed'. Unchanged stretches longer than a few lines
-    are folded into one 'skip' row so the reader sees what changed."""
-    old_lines = (old_text or "").splitlines()
-    new_lines = (new_text or "").splitlines()
-    rows = []
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            block = old_lines[i1:i2]
-            if len(block) > 6:
-                rows += [("same", line, line) for line in block[:2]]
-                rows.append(("skip", f"… {len(block) - 4} …", ""))
-                rows += [("same", line, line) for line in block[-2:]]
-            else:
-                rows += [("same", line, line) for line in block]
-        elif tag == "delete":
-            rows += [("removed", line, "") for line in old_lines[i1:i2]]
-        elif tag == "insert":
-            rows += [("added", "", line) for line in new_lines[j1:j2]]
-        else:
-            old_block, new_block = old_lines[i1:i2], new_lines[j1:j2]
-            for k in range(max(len(old_block), len(new_block))):
-                old = old_block[k] if k < len(old_block) else ""
-                new = new_block[k] if k < len(new_block) else ""
-                rows.append(("changed", old, new))
-    return rows
 
 
 def unified_diff(old_text, new_text, old_label, new_label):

@@ -228,6 +228,27 @@ def can_read_audit_trail(user: AnyUser) -> bool:
     return reads_citywide(user)
 
 
+def departments_headed(user: AnyUser) -> QuerySet[Department]:
+    """The departments the person is head of (情報セキュリティ責任者), not the sections a
+    chief holds."""
+    if not user.is_authenticated:
+        return Department.objects.none()
+    return Department.objects.filter(
+        role_assignments__user_id=user.pk, role_assignments__role=Role.DEPARTMENT_HEAD
+    )
+
+
+def can_see_dashboard(user: AnyUser) -> bool:
+    """The dashboard: the citywide readers for the whole city, a department head for their
+    department. A section chief follows their one section on the status pages instead.
+    Cached for the request: the navigation and the view's guard both ask."""
+    return user.is_authenticated and cached(
+        user,
+        "can_see_dashboard",
+        lambda: reads_citywide(user) or departments_headed(user).exists(),
+    )
+
+
 def visible_policy_documents(
     user: AnyUser, documents: PolicyDocumentQuerySet | None = None
 ) -> QuerySet[PolicyDocument]:

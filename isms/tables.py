@@ -8,11 +8,13 @@ import codecs
 import csv
 import datetime
 import io
+import unicodedata
 from collections.abc import Iterator, Mapping
 
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
+from .eras import ERA_DATE_RE, parse_era
 from .exports import undefuse
 from .imports import ImportRejected, RowError
 
@@ -132,7 +134,10 @@ def _cell_text(value):
 
 
 def parse_date(text):
-    """ISO dates, and the 2025/4/1 form Excel writes when it saves a CSV."""
+    """ISO dates, the 2025/4/1 form Excel writes when it saves a CSV, and the Japanese era
+    dates the portal's files for people write (令和7年4月1日)."""
+    if ERA_DATE_RE.fullmatch(unicodedata.normalize("NFKC", text).strip()):
+        return parse_era(text)
     if "/" in text:
         year, month, day = (int(part) for part in text.split("/"))
         return datetime.date(year, month, day)

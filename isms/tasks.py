@@ -4,12 +4,12 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from . import audit, policy_actions
-from .eras import to_era
 from .imports import run_import_job  # noqa: F401 - the worker finds its tasks here
 from .models import RoleAssignment
-from .notify import REMINDER_TASK_OPTIONS, Message, send_once
+from .notify import REMINDER_TASK_OPTIONS, Message, Text, send_once
 from .portal import summary_sections
 from .roles import PROGRAMME_OFFICE_ROLES
 
@@ -70,9 +70,14 @@ def weekly_summary(today=None):
             title, lines = section(today)
             parts.append(f"■ {title}\n" + ("\n".join(lines) if lines else "—"))
         parts.append(f"■ {_('Audit trail')}\n" + "\n".join(audit_trail_lines(head)))
+        # The title is rendered again in the reader's language; the body, built of every
+        # app's figures of the week, stays as written for the recipient.
         return (
-            _("Weekly information security summary (%(year)s week %(week)s)")
-            % {"year": year, "week": week},
+            Text(
+                gettext_noop("Weekly information security summary (%(year)s week %(week)s)"),
+                year=year,
+                week=week,
+            ),
             "\n\n".join(parts),
             "/",
         )
@@ -128,15 +133,17 @@ def send_personnel_digest(batch_id):
     for department_id, names in digest.items():
 
         def render(head, names=names):
-            lines = []
+            lines: list[str | Text] = []
             if names["joined"]:
-                lines += [_("Joined:")] + [f"- {n}" for n in names["joined"][:200]]
+                lines += [Text(gettext_noop("Joined:"))] + [f"- {n}" for n in names["joined"][:200]]
             if names["left"]:
-                lines += [_("Left:")] + [f"- {n}" for n in names["left"][:200]]
+                lines += [Text(gettext_noop("Left:"))] + [f"- {n}" for n in names["left"][:200]]
             return (
-                _("Personnel changes in your department (%(date)s)")
-                % {"date": to_era(batch.effective_on)},
-                "\n".join(lines),
+                Text(
+                    gettext_noop("Personnel changes in your department (%(date)s)"),
+                    date=batch.effective_on,
+                ),
+                lines,
                 "/",
             )
 

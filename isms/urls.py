@@ -6,6 +6,7 @@ from . import oidc_signin
 from .forms import LoginForm
 from .views import (
     account,
+    dashboard,
     home,
     imports,
     manage,
@@ -48,6 +49,7 @@ mfa_passkey_urls = (
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", home.healthz, name="healthz"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("policy/", policy.public_policy, name="public-policy"),
     path("policies/", policy.document_list, name="document-list"),
     path("policies/<slug:code>/", policy.document_detail, name="document-detail"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from .accessibility_gate import RECORDER, Recorder
 from .factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,7 +23,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Screenshots for people to look at, outside the repository.
-SCREENS = Path("/tmp/isms-screens")
+# SCREENSHOTS_DIR=docs/screenshots refreshes the ones the README shows (README, "Screenshots").
+SCREENS = Path(os.environ.get("SCREENSHOTS_DIR", "/tmp/isms-screens")).resolve()
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
 
 
@@ -61,10 +63,14 @@ def documents_live(transactional_db, documents):
 
 
 @pytest.fixture
-def new_page(browser):
+def new_page(browser, request):
     """new_page(base_url, **context options) -> a page in a fresh browser context of a
-    Japanese reader in Tokyo; the contexts close after the test."""
+    Japanese reader in Tokyo; the contexts close after the test.
+
+    Every page shown in these contexts goes through the accessibility gate after a passing
+    test body (tests/accessibility_gate.py)."""
     contexts = []
+    request.node.stash[RECORDER] = recorded = []
 
     def new_page(base_url, **context_options):
         context = browser.new_context(
@@ -72,6 +78,9 @@ def new_page(browser):
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
+        recorder = Recorder(javascript=context_options.get("java_script_enabled", True))
+        recorder.attach(context)
+        recorded.append((context, recorder))
         return context.new_page()
 
     yield new_page

@@ -19,6 +19,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from . import shared_data
+from .accessibility_gate import pytest_runtest_call  # noqa: F401 - hook (the axe gate)
 from .browser import (  # noqa: F401 - fixtures
     browser,
     documents_live,

@@ -123,10 +123,11 @@ def main_text(response):
 
 def messages(response):
     """(level, text) of the flash messages shown on the page."""
+    # <div class="messages" role="status"><p class="message success">…</p></div> (base.html)
     return [
-        (" ".join(sorted(li.classes)), li.text)
-        for ul in page(response).find_all("ul", cls="messages")
-        for li in ul.find_all("li")
+        (" ".join(sorted(p.classes - {"message"})), p.text)
+        for box in page(response).find_all("div", cls="messages")
+        for p in box.find_all("p", cls="message")
     ]
 
 
@@ -138,15 +139,27 @@ def links(response):
     return [a.attrs.get("href", "") for a in page(response).find_all("a")]
 
 
-def diff_rows(response):
-    """(kind, old line, new line) of the side-by-side difference table."""
-    table = page(response).find("table", testid="diff")
-    assert table is not None, "the page shows no difference table"
-    rows = []
-    for tr in table.find("tbody").find_all("tr"):
-        cells = [td.text for td in tr.find_all("td")]
-        rows.append((" ".join(sorted(tr.classes)), *cells))
-    return rows
+def diff_blocks(response):
+    """(status, text) of each block of the difference between two revisions
+    (isms/policy_diff.py), in reading order, folded ones included: status is same,
+    context, changed, added or removed; the text as shown, without the tag ("追加") and the
+    words only screen readers hear."""
+    diff = page(response).find(testid="diff")
+    assert diff is not None, "the page shows no difference"
+
+    def shown(node):
+        parts = []
+        for child in node.children:
+            if isinstance(child, str):
+                parts.append(child)
+            elif not child.classes & {"visually-hidden", "diff-tag"}:
+                parts.append(shown(child))
+        return "".join(parts)
+
+    return [
+        (node.attrs["data-status"], re.sub(r"\s+", " ", shown(node)).strip())
+        for node in diff.find_all(cls="diff-block")
+    ]
 
 
 def ja(message):

@@ -27,6 +27,11 @@ def give_addresses(people):
     return people
 
 
+def in_english(date):
+    """A date as an English reader reads it in a notification or mail: 1 April 2026."""
+    return f"{date.day} {date:%B %Y}"
+
+
 def speaks_english(user):
     User.objects.filter(pk=user.pk).update(language="en")
     user.language = "en"

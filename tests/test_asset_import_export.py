@@ -182,18 +182,25 @@ def body(response):
     return response.getvalue()
 
 
+def columns_of(header):
+    """The column names of a file's header: the API's are the names themselves, the pages'
+    the headers in the reader's language (tests/test_exports_in_the_readers_language.py)."""
+    aliases = transfer.header_aliases()
+    return [aliases.get(h, h) for h in header]
+
+
 def csv_records(response):
     data = body(response)
     assert data.startswith(b"\xef\xbb\xbf"), "the CSV starts with a UTF-8 BOM for Excel"
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == COLUMNS
+    assert columns_of(rows[0]) == COLUMNS
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows[1:]]
 
 
 def xlsx_records(response):
     workbook = load_workbook(io.BytesIO(body(response)), read_only=True)
     rows = [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
-    assert rows[0] == COLUMNS
+    assert columns_of(rows[0]) == COLUMNS
     return [
         {c: ("" if v is None else str(v)) for c, v in zip(COLUMNS, row, strict=True)}
         for row in rows[1:]
@@ -334,7 +341,7 @@ BAD_ROWS = {
     "bad date": (
         {"last_reviewed_on": "2025-13-01"},
         None,
-        (3, "last_reviewed_on", "Write the date as YYYY-MM-DD.", {}),
+        (3, "last_reviewed_on", "Write the date as YYYY-MM-DD or as 令和7年4月1日.", {}),
     ),
     "unknown custodian": (
         {"custodian": "nobody"},
@@ -405,7 +412,11 @@ def test_every_problem_of_the_file_is_reported_not_only_the_first(as_role, ready
     [
         ({"section": "somuka"}, "section", "You do not manage 総務課."),
         ({"confidentiality": "9"}, "confidentiality", "Use one of: 3, 2, 1."),
-        ({"last_reviewed_on": "yesterday"}, "last_reviewed_on", "Write the date as YYYY-MM-DD."),
+        (
+            {"last_reviewed_on": "yesterday"},
+            "last_reviewed_on",
+            "Write the date as YYYY-MM-DD or as 令和7年4月1日.",
+        ),
     ],
 )
 def test_with_the_english_language_cookie_the_problems_are_in_english(
@@ -745,7 +756,7 @@ def test_anonymous_visitors_cannot_export(as_role, api_as, register_plus):
     assert api_as("anonymous").get("/api/assets/export/").status_code in (401, 403)
 
 
-def test_an_exported_row_carries_every_column(as_role, register_plus, people):
+def test_an_exported_row_carries_every_column(as_role, api_as, register_plus, people):
     asset = register_plus["joho_confidential"]
     Asset.objects.filter(pk=asset.pk).update(
         custodian=people["staff"],
@@ -756,7 +767,7 @@ def test_an_exported_row_carries_every_column(as_role, register_plus, people):
         location="サーバ室",
         description="説明",
     )
-    records = csv_records(as_role("chief").get("/assets/export/", {"output": "csv"}))
+    records = csv_records(api_as("chief").get("/api/assets/export/", {"output": "csv"}))
     [row] = [r for r in records if r["name"] == "庁内グループウェア"]
     assert row == {
         "name": "庁内グループウェア",
@@ -774,6 +785,27 @@ def test_an_exported_row_carries_every_column(as_role, register_plus, people):
         "location": "サーバ室",
         "status": "in_use",
         "last_reviewed_on": "2025-07-01",
+        "description": "説明",
+    }
+    # The page's file says the same in the reader's language.
+    records = csv_records(as_role("chief").get("/assets/export/", {"output": "csv"}))
+    [row] = [r for r in records if r["name"] == "庁内グループウェア"]
+    assert row == {
+        "name": "庁内グループウェア",
+        "kind": "ネットワーク、情報システム、設備及び電磁的記録媒体",
+        "section": "joho",
+        "confidentiality": "機密性2",
+        "integrity": "完全性1",
+        "availability": "可用性1",
+        "tier": "LGWAN接続系",
+        "personal_data": "はい",
+        "my_number": "いいえ",
+        "external_service": "保守業者",
+        "contract_reference": "契約第3号",
+        "custodian": "staff_joho",
+        "location": "サーバ室",
+        "status": "使用中",
+        "last_reviewed_on": "令和7年7月1日",
         "description": "説明",
     }
 
@@ -809,7 +841,7 @@ def rewrite_section_csv(data, section):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(rows[0])
-    index = rows[0].index("section")
+    index = columns_of(rows[0]).index("section")
     for row in rows[1:]:
         row[index] = section
         writer.writerow(row)
@@ -819,7 +851,7 @@ def rewrite_section_csv(data, section):
 def rewrite_section_xlsx(data, section):
     workbook = load_workbook(io.BytesIO(data))
     sheet = workbook.worksheets[0]
-    index = [c.value for c in sheet[1]].index("section") + 1
+    index = columns_of([c.value for c in sheet[1]]).index("section") + 1
     for row in range(2, sheet.max_row + 1):
         sheet.cell(row=row, column=index).value = section
     out = io.BytesIO()

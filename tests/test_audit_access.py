@@ -283,7 +283,7 @@ def test_a_department_head_sees_no_checklist_or_finding_of_the_body_above_their_
     assert client.get(f"/audits/inspections/{somu.pk}/").status_code == 200
     assert client.get(f"/audits/inspections/{body.pk}/").status_code == 404
     assert client.get(f"/audits/findings/{body_finding.pk}/").status_code == 404
-    assert client.post(f"/audits/inspections/{body.pk}/", {}).status_code == 404
+    assert client.post(f"/audits/inspections/{body.pk}/parts/organisation/", {}).status_code == 404
     assert linked(client.get(f"/audits/cycles/{cycle.pk}/"), "/audits/inspections/") == {somu.pk}
     # The chief of 情報政策課 answers for 総務部 above the section, and no higher.
     chief = as_role("chief")
@@ -301,13 +301,23 @@ def answer_form(cycle, result, comment=""):
     return data
 
 
+def post_every_part(client, inspection, data):
+    """The checklist is answered one part (countermeasure area) at a time: the status of
+    each part's post."""
+    areas = inspection.cycle.checklist.items.values_list("area", flat=True).distinct()
+    return {
+        client.post(f"/audits/inspections/{inspection.pk}/parts/{area}/", data).status_code
+        for area in areas
+    }
+
+
 @pytest.mark.parametrize("role", ["head", "chief"])
 def test_the_department_answers_its_own_self_inspection_on_the_page(world, as_role, role):
     somu = world["somu"]
-    response = as_role(role).post(
-        f"/audits/inspections/{somu.pk}/", answer_form(somu.cycle, Result.COMPLIANT, "確認済")
+    statuses = post_every_part(
+        as_role(role), somu, answer_form(somu.cycle, Result.COMPLIANT, "確認済")
     )
-    assert response.status_code == 302
+    assert statuses == {302}
     assert set(answers(somu).values()) == {(Result.COMPLIANT, "確認済")}
     assert len(answers(somu)) == somu.cycle.checklist.items.count()
 
@@ -316,10 +326,10 @@ def test_the_head_of_another_department_cannot_answer_somu_even_with_the_url(
     world, as_role, people
 ):
     somu = world["somu"]
-    response = as_role("other_head").post(
-        f"/audits/inspections/{somu.pk}/", answer_form(somu.cycle, Result.NOT_COMPLIANT)
+    statuses = post_every_part(
+        as_role("other_head"), somu, answer_form(somu.cycle, Result.NOT_COMPLIANT)
     )
-    assert response.status_code == 404
+    assert statuses == {404}
     assert answers(somu) == {}
 
 
@@ -328,10 +338,8 @@ def test_people_outside_the_department_cannot_answer_its_self_inspection(
     world, as_role, role, status
 ):
     somu = world["somu"]
-    response = as_role(role).post(
-        f"/audits/inspections/{somu.pk}/", answer_form(somu.cycle, Result.NOT_COMPLIANT)
-    )
-    assert response.status_code == status
+    statuses = post_every_part(as_role(role), somu, answer_form(somu.cycle, Result.NOT_COMPLIANT))
+    assert statuses == {status}
     assert answers(somu) == {}
 
 
@@ -339,12 +347,14 @@ def test_the_answer_form_is_offered_only_to_the_department(world, as_role):
     somu = world["somu"]
     item = somu.cycle.checklist.items.order_by("pk").first()
     testid = f"result-{item.number}"
-    head_page = page(as_role("head").get(f"/audits/inspections/{somu.pk}/"))
+    part = f"/audits/inspections/{somu.pk}/parts/{item.area}/"
+    head_page = page(as_role("head").get(part))
     assert head_page.find("select", testid=testid) is not None
-    assert head_page.find(testid="submit-inspection") is not None
-    auditor_page = page(as_role("auditor").get(f"/audits/inspections/{somu.pk}/"))
+    assert page(as_role("head").get(f"/audits/inspections/{somu.pk}/")).find(testid="submission")
+    auditor_page = page(as_role("auditor").get(part))
     assert auditor_page.find("select", testid=testid) is None
-    assert auditor_page.find(testid="submit-inspection") is None
+    summary = page(as_role("auditor").get(f"/audits/inspections/{somu.pk}/"))
+    assert summary.find(testid="submission") is None
 
 
 # Auditor assignment ----------------------------------------------------------------------
@@ -379,9 +389,10 @@ def test_the_assign_form_refuses_the_auditors_own_body_with_a_clear_error(
         url, {"department": org["kansa_body"].pk, "auditor": "auditor"}, follow=True
     )
     assert response.status_code == 200
-    shown = messages(response)
-    assert [level for level, _text in shown] == ["error"]
-    assert org["kansa_body"].name in shown[0][1]
+    # Shown again with the error beside the auditor field and in the summary at the top.
+    summary = page(response).find(testid="error-summary")
+    assert [a.attrs["href"] for a in summary.find_all("a")] == ["#id_auditor"]
+    assert org["kansa_body"].name in summary.text
     assert not AuditorAssignment.objects.filter(cycle=kansa_cycle).exists()
     # The auditor sees nothing of the body's checklist either.
     kansa = inspection(kansa_cycle, org["kansa_body"])
@@ -445,8 +456,8 @@ def submitted(world, people):
 def test_submitted_answers_cannot_be_changed_on_the_page(submitted, as_role):
     before = answers(submitted)
     url = f"/audits/inspections/{submitted.pk}/"
-    response = as_role("head").post(url, answer_form(submitted.cycle, Result.NOT_COMPLIANT, "x"))
-    assert response.status_code == 403
+    data = answer_form(submitted.cycle, Result.NOT_COMPLIANT, "x")
+    assert post_every_part(as_role("head"), submitted, data) == {403}
     assert answers(submitted) == before
     submitted.refresh_from_db()
     assert submitted.status == SubmissionStatus.SUBMITTED
@@ -466,7 +477,7 @@ def test_returning_without_a_reason_is_refused_and_the_answers_stay_locked(submi
     response = as_role("auditor").post(
         f"/audits/inspections/{submitted.pk}/return/", {"reason": "  "}, follow=True
     )
-    assert [level for level, _text in messages(response)] == ["error"]
+    assert page(response).find(testid="error-summary") is not None
     submitted.refresh_from_db()
     assert submitted.status == SubmissionStatus.SUBMITTED
 
@@ -491,8 +502,8 @@ def test_answers_returned_with_a_reason_can_be_changed_again(submitted, as_role,
     assert submitted.returned_reason == "6(2)-1 の根拠が不足"
     assert "6(2)-1 の根拠が不足" in page(as_role("head").get(url)).find("main").text
 
-    response = as_role("head").post(url, answer_form(submitted.cycle, Result.PARTLY, "修正"))
-    assert response.status_code == 302
+    data = answer_form(submitted.cycle, Result.PARTLY, "修正")
+    assert post_every_part(as_role("head"), submitted, data) == {302}
     assert set(answers(submitted).values()) == {(Result.PARTLY, "修正")}
 
 
@@ -541,7 +552,9 @@ def test_a_closed_finding_takes_no_new_corrective_action(closed_finding, as_role
         f"/audits/findings/{closed_finding.pk}/corrective-action/",
         {"owner": "chief_joho", "plan": "追加の対策", "due_on": "2025-12-01"},
     )
-    assert response.status_code == 302
+    # The page again, saying why; no form is offered on a closed finding.
+    assert response.status_code == 200
+    assert [level for level, _text in messages(response)] == ["error"]
     assert CorrectiveAction.objects.filter(finding=closed_finding).count() == 1
     closed_finding.refresh_from_db()
     assert closed_finding.status == FindingStatus.CLOSED
@@ -703,7 +716,9 @@ def test_evidence_of_a_refused_type_or_content_is_not_stored(world, as_role, med
         follow=True,
     )
     assert response.status_code == 200
-    assert [level for level, _text in messages(response)] == ["error"]
+    # The page again, the error beside the file field and in the summary at the top.
+    summary = page(response).find(testid="error-summary")
+    assert [a.attrs["href"] for a in summary.find_all("a")] == ["#id_file"]
     assert not Evidence.objects.exists()
     assert not (media / "evidence").exists()
 

@@ -13,9 +13,10 @@ import io
 
 import openpyxl
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audits import reports, services
 from audits.models import (
@@ -117,7 +118,11 @@ def heatmap(response):
             continue
         badge = heading.find("span")
         name = heading.text.removesuffix(badge.text).strip() if badge else heading.text
-        cells = [td.text for td in tr.find_all("td")]
+        # A rate cell shows a band symbol and word besides its colour; the value is the number.
+        cells = [
+            td.find(cls="value").text.removesuffix("%") if td.find(cls="value") else td.text
+            for td in tr.find_all("td")
+        ]
         rows[name] = (
             badge.classes - {"badge"} if badge else set(),
             cells[0],
@@ -236,26 +241,50 @@ def test_the_report_lists_overdue_corrective_actions_of_findings_still_open(find
     assert "廃棄記録" not in text  # due last month, but the finding is closed
 
 
-def test_the_csv_has_the_same_rates_with_area_codes_as_headings(findings, as_role):
+def test_the_csv_has_the_same_rates_headed_by_the_area_names_in_the_readers_language(
+    findings, as_role
+):
     rows = csv_rows(as_role("ciso").get(report_url(findings, "csv")))
-    assert rows[0] == ["department", "status", "answered", "items", "overall %", *AREAS]
-    by_name = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    with translation.override("ja"):
+        area_names = [str(label) for _code, label in Area.choices]
+    assert rows[0] == ["部局", "状態", "回答済み", "項目数", "全体（%）", *area_names]
+    assert "情報資産の分類と管理" in area_names
+    keys = [*rows[0][:5], *AREAS]  # the rates by area code
+    by_name = {row[0]: dict(zip(keys, row, strict=True)) for row in rows[1:]}
     assert list(by_name) == ["教育部", "総務部"]
     somu = by_name["総務部"]
-    assert (somu["status"], somu["answered"], somu["items"], somu["overall %"]) == (
-        "submitted",
+    assert (somu["状態"], somu["回答済み"], somu["項目数"], somu["全体（%）"]) == (
+        "提出済み",
         "46",
         "46",
         "97",
     )
     assert somu["organisation"] == "63"
     kyoiku = by_name["教育部"]
-    assert (kyoiku["status"], kyoiku["answered"], kyoiku["assets"], kyoiku["review"]) == (
-        "open",
+    assert (kyoiku["状態"], kyoiku["回答済み"], kyoiku["assets"], kyoiku["review"]) == (
+        "回答中",
         "6",
         "0",
         "",
     )
+
+
+def test_the_csv_is_in_english_for_an_english_reader(findings, as_role):
+    client = as_role("ciso")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    rows = csv_rows(client.get(report_url(findings, "csv")))
+    assert rows[0][:6] == [
+        "Department",
+        "Status",
+        "Answered",
+        "Items",
+        "Overall (%)",
+        "Organisation",
+    ]
+    assert {row[0]: row[1] for row in rows[1:]} == {
+        "教育部": "Being answered",
+        "総務部": "Submitted",
+    }
 
 
 def test_the_xlsx_has_the_same_rows_as_the_csv(findings, as_role):

@@ -718,31 +718,44 @@ def result_fields(inspection, leave_out=0, **by_number):
     return {f"result-{item.pk}": by_number.get(item.number, Result.COMPLIANT) for item in items}
 
 
-def test_the_inspection_page_offers_a_result_for_every_item_to_the_department(inspection, as_role):
+def part_url(inspection, area):
+    return f"/audits/inspections/{inspection.pk}/parts/{area}/"
+
+
+def post_every_part(client, inspection, data):
+    """The checklist is answered one part (countermeasure area) at a time."""
+    for area in dict.fromkeys(item.area for item in items_of(inspection.cycle.checklist)):
+        response = client.post(part_url(inspection, area), data)
+        assert response.status_code == 302, area
+
+
+def test_the_part_pages_offer_a_result_for_every_item_to_the_department(inspection, as_role):
+    numbers = set()
+    for area in Area.values:
+        dom = page(as_role("chief").get(part_url(inspection, area)))
+        selects = dom.find_all("select")
+        numbers |= {s.attrs["data-testid"] for s in selects}
+        values = {o.attrs["value"] for o in selects[0].find_all("option")}
+        assert values == {""} | set(Result.values)
+    expected = set(inspection.cycle.checklist.items.values_list("number", flat=True))
+    assert numbers == {f"result-{n}" for n in expected}
     url = f"/audits/inspections/{inspection.pk}/"
-    response = as_role("chief").get(url)
-    assert response.status_code == 200
-    dom = page(response)
-    numbers = set(inspection.cycle.checklist.items.values_list("number", flat=True))
-    selects = dom.find_all("select")
-    assert {s.attrs["data-testid"] for s in selects} == {f"result-{n}" for n in numbers}
-    values = {o.attrs["value"] for o in selects[0].find_all("option")}
-    assert values == {""} | set(Result.values)
-    assert dom.find(testid="submit-inspection") is not None
+    dom = page(as_role("chief").get(url))
+    assert dom.find(testid="submission") is not None
     assert "open" in dom.find(testid="inspection-status").classes
-    # The auditor reads the page but has nothing to answer.
-    dom = page(as_role("auditor").get(url))
+    # The auditor reads the pages but has nothing to answer.
+    dom = page(as_role("auditor").get(part_url(inspection, "organisation")))
     assert dom.find_all("select") == []
-    assert dom.find(testid="submit-inspection") is None
+    assert page(as_role("auditor").get(url)).find(testid="submission") is None
 
 
-def test_submitting_the_page_with_unanswered_items_is_refused_and_keeps_the_answers(
+def test_submitting_with_unanswered_items_is_refused_and_keeps_the_answers(
     inspection, client, people
 ):
     client.force_login(people["chief"])
     url = f"/audits/inspections/{inspection.pk}/"
-    data = result_fields(inspection, leave_out=2) | {"submit": "1"}
-    response = client.post(url, data, follow=True)
+    post_every_part(client, inspection, result_fields(inspection, leave_out=2))
+    response = client.post(f"{url}submit/", {"confirmed": "yes"}, follow=True)
     assert response.redirect_chain == [(url, 302)]
     inspection.refresh_from_db()
     assert inspection.status == SubmissionStatus.OPEN
@@ -752,13 +765,16 @@ def test_submitting_the_page_with_unanswered_items_is_refused_and_keeps_the_answ
     assert re.search(r"(?<!\d)2(?!\d)", errors[0])
 
 
-def test_the_chief_answers_and_submits_on_the_page_and_the_answers_lock(inspection, client, people):
+def test_the_chief_answers_and_submits_on_the_pages_and_the_answers_lock(
+    inspection, client, people
+):
     client.force_login(people["chief"])
     url = f"/audits/inspections/{inspection.pk}/"
     item = first_item(inspection)
     data = result_fields(inspection, **{item.number: Result.NOT_COMPLIANT})
     data[f"comment-{item.pk}"] = "  古い連絡網  "
-    response = client.post(url, data | {"submit": "1"})
+    post_every_part(client, inspection, data)
+    response = client.post(f"{url}submit/", {"confirmed": "yes"})
     assert response.status_code == 302
     inspection.refresh_from_db()
     assert inspection.status == SubmissionStatus.SUBMITTED
@@ -767,10 +783,10 @@ def test_the_chief_answers_and_submits_on_the_page_and_the_answers_lock(inspecti
     assert (answer.result, answer.comment) == (Result.NOT_COMPLIANT, "古い連絡網")
     dom = page(client.get(url))
     assert "submitted" in dom.find(testid="inspection-status").classes
-    assert dom.find_all("select") == []
     assert dom.find(testid="submit-inspection") is None
-    # A post to the locked page is refused and changes nothing.
-    response = client.post(url, result_fields(inspection))
+    assert page(client.get(part_url(inspection, item.area))).find_all("select") == []
+    # A post to a locked part is refused and changes nothing.
+    response = client.post(part_url(inspection, item.area), result_fields(inspection))
     assert response.status_code == 403
     assert inspection.answers.get(item=item).result == Result.NOT_COMPLIANT
 
@@ -860,9 +876,14 @@ def test_the_finding_page_takes_it_from_open_to_closed_and_back(finding, as_role
     assert len(head_page.find_all(testid="corrective-action")) == 1
     assert head_page.find(testid="close-finding") is None
 
-    # The auditor verifies and closes it.
+    # The auditor verifies and closes it, after a confirmation that says what will happen.
     assert page(as_role("auditor").get(url)).find(testid="close-finding") is not None
-    as_role("auditor").post(f"{url}close/")
+    asked = as_role("auditor").post(f"{url}close/")
+    assert asked.status_code == 200
+    assert page(asked).find(testid="confirmation") is not None
+    finding.refresh_from_db()
+    assert finding.status == FindingStatus.ACTION_PLANNED
+    as_role("auditor").post(f"{url}close/", {"confirmed": "yes"})
     finding.refresh_from_db()
     assert finding.status == FindingStatus.CLOSED
     assert "closed" in page(as_role("auditor").get(url)).find(testid="finding-status").classes
@@ -881,7 +902,8 @@ def test_the_department_cannot_close_its_own_finding_on_the_page(finding, as_rol
     services.add_corrective_action(
         finding, by=people["head"], owner=people["chief"], plan="更新する", due_on=TODAY
     )
-    response = as_role("head").post(f"/audits/findings/{finding.pk}/close/")
-    assert response.status_code == 403
+    for data in ({}, {"confirmed": "yes"}):
+        response = as_role("head").post(f"/audits/findings/{finding.pk}/close/", data)
+        assert response.status_code == 403
     finding.refresh_from_db()
     assert finding.status == FindingStatus.ACTION_PLANNED

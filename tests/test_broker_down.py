@@ -192,7 +192,9 @@ def test_publishing_succeeds_with_redis_down_and_the_sweep_sends_the_reminders_l
     client = as_role("admin")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(
-            f"/manage/revisions/{approved_procedure.pk}/publish/", {"deadline": ""}, follow=True
+            f"/manage/revisions/{approved_procedure.pk}/publish/",
+            {"deadline": "", "confirmed": "yes"},
+            follow=True,
         )
 
     # What the programme admin sees: the revision page with "Published.", no error.

@@ -63,16 +63,57 @@ def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_c
     bad = items[3]
     inspection_url = f"/audits/inspections/{inspection.pk}/"
 
-    # The chief of 情報政策課 answers 総務部's checklist on a phone and submits it.
+    # The chief of 情報政策課 answers 総務部's checklist on a phone, one part at a time.
     chief = log_in("chief_joho", **PHONE)
     chief.goto(inspection_url)
     expect(chief.get_by_test_id("inspection-status")).to_have_class(re.compile(r"\bopen\b"))
-    expect(chief.locator('select[data-testid^="result-"]')).to_have_count(len(items))
-    for item in items:
-        value = Result.NOT_COMPLIANT if item == bad else Result.COMPLIANT
-        chief.get_by_test_id(f"result-{item.number}").select_option(value)
-    chief.locator(f'textarea[name="comment-{bad.pk}"]').fill("緊急連絡網が前年度のまま")
+    parts = list(dict.fromkeys(item.area for item in items))
+    expect(chief.get_by_test_id("parts").locator("li")).to_have_count(len(parts))
+    expect(chief.get_by_test_id("submit-inspection")).to_have_count(0)
+    chief.get_by_test_id(f"part-{parts[0]}").locator("a").click()
+    left_out = items[-1]  # the last item of the last part, left for later
+    for number, area in enumerate(parts):
+        expect(chief).to_have_url(f"{live_server.url}{inspection_url}parts/{area}/")
+        in_part = [item for item in items if item.area == area]
+        expect(chief.locator('select[data-testid^="result-"]')).to_have_count(len(in_part))
+        for item in in_part:
+            if item == left_out:
+                continue
+            value = Result.NOT_COMPLIANT if item == bad else Result.COMPLIANT
+            chief.get_by_test_id(f"result-{item.number}").select_option(value)
+        if bad in in_part:
+            chief.locator(f'textarea[name="comment-{bad.pk}"]').fill("緊急連絡網が前年度のまま")
+        if number == 0:
+            SCREENS.mkdir(parents=True, exist_ok=True)
+            chief.screenshot(path=SCREENS / "audit-inspection-part-phone.png", full_page=True)
+            assert_fits_the_screen(chief)
+        chief.get_by_test_id("save-next").click()
+    # After the last part: the summary, with the one unanswered item linked to its place.
+    expect(chief).to_have_url(f"{live_server.url}{inspection_url}")
+    unanswered = chief.get_by_test_id("unanswered").locator("a")
+    expect(unanswered).to_have_count(1)
+    expect(chief.get_by_test_id("submit-inspection")).to_have_count(0)
+    unanswered.click()
+    expect(chief).to_have_url(re.compile(rf"/parts/{left_out.area}/#item-{left_out.pk}$"))
+    # The other answers of the part were saved: a comment without a result is refused
+    # beside the field, and what was typed stays.
+    chief.locator(f'textarea[name="comment-{left_out.pk}"]').fill("確認中")
+    chief.get_by_test_id("save-part").click()
+    summary = chief.get_by_test_id("error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.locator(f'a[href="#id_result-{left_out.pk}"]')).to_have_count(1)
+    expect(chief.locator(f'textarea[name="comment-{left_out.pk}"]')).to_have_value("確認中")
+    chief.get_by_test_id(f"result-{left_out.number}").select_option(Result.COMPLIANT)
+    chief.get_by_test_id("save-next").click()
+
+    # Submitted from the summary only, after a confirmation that says what will happen.
+    expect(chief).to_have_url(f"{live_server.url}{inspection_url}")
+    expect(chief.get_by_test_id("unanswered")).to_have_count(0)
     chief.get_by_test_id("submit-inspection").click()
+    expect(chief.get_by_test_id("confirmation")).to_be_visible()
+    inspection.refresh_from_db()
+    assert inspection.status == SubmissionStatus.OPEN
+    chief.get_by_test_id("confirm").click()
 
     expect(chief).to_have_url(f"{live_server.url}{inspection_url}")
     status = chief.get_by_test_id("inspection-status")
@@ -85,10 +126,10 @@ def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_c
     assert len(answers) == len(items)
     assert answers.pop(bad.number) == Result.NOT_COMPLIANT
     assert set(answers.values()) == {Result.COMPLIANT}
+    assert inspection.answers.get(item=left_out).comment == "確認中"
     # Locked: nothing left to choose or submit.
     expect(chief.locator("select")).to_have_count(0)
     expect(chief.get_by_test_id("submit-inspection")).to_have_count(0)
-    SCREENS.mkdir(parents=True, exist_ok=True)
     chief.screenshot(path=SCREENS / "audit-inspection-phone.png", full_page=True)
     assert_fits_the_screen(chief)
 
@@ -143,9 +184,11 @@ def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_c
         people["head"],
     )
 
-    # The auditor verifies and closes it.
+    # The auditor verifies and closes it, after a confirmation.
     auditor.reload()
     auditor.get_by_test_id("close-finding").click()
+    expect(auditor.get_by_test_id("confirmation")).to_be_visible()
+    auditor.get_by_test_id("confirm").click()
     expect(auditor.get_by_test_id("finding-status")).to_have_class(re.compile(r"\bclosed\b"))
     expect(auditor.get_by_test_id("close-finding")).to_have_count(0)
     finding.refresh_from_db()
@@ -205,6 +248,14 @@ def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_c
     auditor.goto(f"/audits/cycles/{inspection.cycle_id}/report/")
     expect(auditor.get_by_test_id("heatmap")).to_be_visible()
     expect(auditor.get_by_test_id("heatmap").locator("tbody tr")).to_have_count(1)
+    # A legend, and every rate cell with a symbol and a word besides its colour.
+    expect(auditor.get_by_test_id("heat-legend").locator("li")).to_have_count(4)
+    for cell in auditor.get_by_test_id("heatmap").locator("td.rate").all():
+        expect(cell.locator(".visually-hidden")).to_have_count(1)
+    # The table scrolls in its own box, which the keyboard reaches.
+    wrap = auditor.locator("div.table-wrap", has=auditor.get_by_test_id("heatmap"))
+    expect(wrap).to_have_attribute("tabindex", "0")
+    expect(wrap).to_have_attribute("role", "region")
     auditor.screenshot(path=SCREENS / "audit-report-phone.png", full_page=True)
     assert_fits_the_screen(auditor)
 

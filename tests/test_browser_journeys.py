@@ -61,7 +61,7 @@ def test_a_revision_goes_from_draft_to_published_through_the_ui(
     assert revision.is_material
     expect(admin.get_by_test_id("revision-status")).to_have_class(re.compile(r"\bdraft\b"))
     # The page shows what the draft changes against the revision in force.
-    expect(admin.get_by_test_id("diff").locator("tr.added").last).to_contain_text(
+    expect(admin.get_by_test_id("diff").locator(".diff-block.added").last).to_contain_text(
         "パスワードは12文字以上とする。"
     )
 
@@ -80,6 +80,12 @@ def test_a_revision_goes_from_draft_to_published_through_the_ui(
     admin.reload()
     expect(admin.get_by_test_id("revision-status")).to_have_class(re.compile(r"\bapproved\b"))
     post_button(admin, "publish").click()
+    # Publishing cannot be undone: a page says what will happen, and only confirming there
+    # publishes.
+    expect(admin.get_by_test_id("confirmation")).to_be_visible()
+    revision.refresh_from_db()
+    assert revision.status == RevisionStatus.APPROVED
+    admin.get_by_test_id("confirm").click()
     expect(admin).to_have_url(f"{live_server.url}/manage/revisions/{revision_id}/")
     status = admin.get_by_test_id("revision-status")
     expect(status).to_have_class(re.compile(r"\bpublished\b"))
@@ -126,7 +132,9 @@ def test_staff_acknowledge_a_change_and_their_head_sees_the_count(
     panel = page.get_by_test_id("pending-panel")
     expect(panel).to_be_visible()
     link = panel.locator(f'a[href="/acknowledgements/revisions/{second.pk}/"]')
-    expect(link).to_have_text(second.title)
+    # Named with its number and effective date, not by its title alone.
+    expect(link).to_contain_text(second.title)
+    expect(link).to_contain_text("第2版")
     # The revision they already acknowledged no longer waits.
     expect(panel.locator(f'a[href="/acknowledgements/revisions/{first.pk}/"]')).to_have_count(0)
     link.click()
@@ -135,10 +143,14 @@ def test_staff_acknowledge_a_change_and_their_head_sees_the_count(
     diff = page.get_by_test_id("diff")
     expect(diff).to_be_visible()
     # Compared with revision 1, the one they acknowledged.
-    expect(diff.locator("thead th")).to_have_count(2)
-    expect(diff.locator("thead th").first).to_contain_text("1")
-    expect(diff.locator("thead th").last).to_contain_text("2")
-    expect(diff.locator("tr.added").last).to_contain_text("USBメモリの持ち出しを禁止する。")
+    expect(diff.get_by_test_id("diff-legend")).to_contain_text("第1版")
+    expect(diff.get_by_test_id("diff-legend")).to_contain_text("第2版")
+    expect(diff.locator(".diff-block.added").last).to_contain_text(
+        "USBメモリの持ち出しを禁止する。"
+    )
+    # The rendered text: the new chapter is a heading, not "## 第2章".
+    expect(diff.locator("h3.diff-block.added")).to_contain_text("第2章")
+    expect(diff).not_to_contain_text("##")
 
     page.get_by_test_id("acknowledge").click()
     expect(page).to_have_url(re.compile(r"/acknowledgements/receipts/\d+/$"))
@@ -164,3 +176,49 @@ def test_staff_acknowledge_a_change_and_their_head_sees_the_count(
     expect(head.get_by_test_id("done-joho")).to_have_text("1")
     head.screenshot(path=SCREENS / "status-phone.png", full_page=True)
     assert_fits_the_screen(head)
+
+
+def test_the_diff_reads_on_a_phone_in_one_column_with_folded_paragraphs(
+    people_live, documents_live, log_in, live_server
+):
+    people, standard = people_live, documents_live["standard"]
+    articles = "\n\n".join(f"第{n}条 変更のない条文その{n}です。" for n in range(1, 14))
+    old = publish(
+        standard,
+        author=people["admin"],
+        approver=people["ciso"],
+        body=f"## 第1章 総則\n\n{articles}\n\n## 第2章 管理\n\n職員は毎年研修を受ける。",
+    )
+    acks.acknowledge(people["staff"], old)
+    new = publish(
+        standard,
+        author=people["admin"],
+        approver=people["ciso"],
+        body=f"## 第1章 総則\n\n{articles}\n\n## 第2章 管理\n\n職員は毎年4月に研修を受ける。",
+    )
+
+    page = log_in("staff_joho", **PHONE)
+    page.goto(f"/acknowledgements/revisions/{new.pk}/")
+    diff = page.get_by_test_id("diff")
+    expect(diff).to_be_visible()
+    # The inserted words, underlined, and said in words for screen readers.
+    inserted = diff.locator(".diff-block.changed ins")
+    expect(inserted).to_contain_text("4月に")
+    assert inserted.evaluate("e => getComputedStyle(e).textDecorationLine") == "underline"
+    expect(inserted.locator(".visually-hidden").first).to_have_text("挿入： ")
+    # The unchanged chapter folded, saying how much it hides; it opens on demand.
+    fold = diff.locator("details.diff-fold")
+    expect(fold.locator("summary")).to_have_text("変更のない14段落")
+    expect(fold.get_by_text("第13条 変更のない条文その13です。")).to_be_hidden()
+    fold.locator("summary").click()
+    expect(fold.get_by_text("第13条 変更のない条文その13です。")).to_be_visible()
+    # The heading of the changed chapter stays above the change.
+    expect(diff.locator(".diff-block.context")).to_contain_text("第2章 管理")
+    # One column: the changed paragraph is as wide as the diff itself.
+    widths = diff.locator(".diff-block.changed").evaluate(
+        "e => [e.getBoundingClientRect().width, e.closest('.diff').getBoundingClientRect().width]"
+    )
+    assert widths[0] > widths[1] * 0.8
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENS / "diff-phone.png", full_page=True)
+    assert_fits_the_screen(page)

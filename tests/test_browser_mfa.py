@@ -86,7 +86,8 @@ def test_the_admin_enrols_an_app_at_sign_in_and_gives_a_code_again_before_publis
     page.click("form button[type=submit]")
     expect(page).to_have_url(re.compile(rf"/manage/revisions/{revision.pk}/$"))
 
-    # Sixteen minutes later, publishing asks for a code first and comes back to the form.
+    # Sixteen minutes later, publishing asks for a code first and comes back to the page
+    # that says what publishing does (tests/test_publish_confirmation.py).
     age_second_factor(page, 16)
     page.locator('form[action$="/publish/"] button').click()
     expect(page).to_have_url(re.compile(r"/mfa/verify/\?next="))
@@ -94,8 +95,8 @@ def test_the_admin_enrols_an_app_at_sign_in_and_gives_a_code_again_before_publis
     assert revision.status == RevisionStatus.APPROVED
     page.fill("#id_code", code_from(secret, drift=1))
     page.click("form button[type=submit]")
-    expect(page).to_have_url(re.compile(rf"/manage/revisions/{revision.pk}/$"))
-    page.locator('form[action$="/publish/"] button').click()
+    expect(page).to_have_url(re.compile(rf"/manage/revisions/{revision.pk}/publish/\?deadline="))
+    page.get_by_test_id("confirm").click()
     expect(page.get_by_test_id("revision-status")).to_have_class(re.compile(r"\bpublished\b"))
     revision.refresh_from_db()
     assert revision.status == RevisionStatus.PUBLISHED

@@ -3,8 +3,10 @@
 import datetime
 
 import pytest
+from django.template import Context, Template
+from django.utils import translation
 
-from isms.eras import fiscal_year, parse_era, to_era
+from isms.eras import fiscal_year, fiscal_year_label, parse_era, to_era
 
 D = datetime.date
 
@@ -85,3 +87,37 @@ def test_parse_era_rejects_dates_that_do_not_exist(text):
 )
 def test_fiscal_year_runs_from_april_to_march(date, year):
     assert fiscal_year(date) == year
+
+
+@pytest.mark.parametrize(
+    ("year", "expected"),
+    [
+        (2026, "令和8年度"),
+        (2020, "令和2年度"),
+        (2019, "令和元年度"),  # 令和 began within FY2019 (2019-05-01)
+        (2018, "平成30年度"),
+        (1989, "平成元年度"),
+    ],
+)
+def test_fiscal_year_label_names_the_era_in_japanese(year, expected):
+    assert fiscal_year_label(year, "ja") == expected
+
+
+def test_fiscal_year_label_is_fy_and_the_year_in_english():
+    assert fiscal_year_label(2026, "en") == "FY2026"
+
+
+def test_fiscal_year_label_follows_the_active_language():
+    with translation.override("ja"):
+        assert fiscal_year_label(2026) == "令和8年度"
+    with translation.override("en"):
+        assert fiscal_year_label(2026) == "FY2026"
+
+
+def test_the_template_filter_labels_a_fiscal_year_in_the_readers_language():
+    template = Template("{% load isms %}{{ year|fiscal_year_label }}")
+    with translation.override("ja"):
+        assert template.render(Context({"year": 2026})) == "令和8年度"
+    with translation.override("en"):
+        assert template.render(Context({"year": 2026})) == "FY2026"
+    assert template.render(Context({"year": None})) == ""

@@ -35,7 +35,7 @@ def _assert_english_policy_page(response):
     assert _html_lang(response) == "en"
     assert "Information security portal" in page
     assert "情報セキュリティポータル" not in page
-    assert "In force since 1 April 2025 (revision 1)" in page
+    assert "In force: Revision 1 (effective 1 April 2025)" in page
     assert "令和" not in page
 
 

@@ -28,6 +28,7 @@ PUBLIC_CORE_MODULES = {
     "isms.models",
     "isms.notify",
     "isms.pickers",
+    "isms.policy_diff",
     "isms.portal",
     "isms.rendering",
     "isms.roles",

@@ -13,7 +13,7 @@ from isms.roles import assign_role
 
 from .conftest import ROLES
 from .factories import DocumentFactory, UserFactory
-from .pages import diff_rows, form_actions, is_login_redirect, ja, links, messages, page
+from .pages import diff_blocks, form_actions, is_login_redirect, ja, links, messages, page
 
 MANAGERS = {"ciso", "admin"}
 
@@ -193,7 +193,10 @@ def test_each_workflow_action_is_open_only_to_those_who_may_take_it(request, as_
     before = revision.status
     events = events_besides_sign_ins()
     path = f"/manage/revisions/{revision.pk}/{action}/"
-    data = {"reason": "第2条の表現を見直してください"} if action == "return" else {}
+    data = {
+        "return": {"reason": "第2条の表現を見直してください"},
+        "publish": {"confirmed": "yes"},  # past the confirmation step (test_publish_confirmation)
+    }.get(action, {})
 
     client = as_role(role)
     response = client.post(path, data)
@@ -287,9 +290,9 @@ def test_the_index_lists_revisions_in_progress_but_not_published_ones(as_role, d
 def test_the_revision_page_shows_what_the_draft_changes_in_the_text_in_force(as_role, draft):
     response = as_role("ciso").get(f"/manage/revisions/{draft.pk}/")
 
-    rows = diff_rows(response)
-    assert ("added", "", "第2条 改定で加える条文") in rows
-    assert ("same", "職員向けの基準", "職員向けの基準") in rows
+    blocks = diff_blocks(response)
+    assert ("added", "第2条 改定で加える条文") in blocks
+    assert ("same", "職員向けの基準") in blocks
     assert "第2条を追加" in page(response).find("dl", cls="facts").text
 
 
@@ -404,14 +407,14 @@ def test_publishing_with_a_deadline_in_the_past_is_refused_and_the_revision_stay
 
     response = as_role("admin").post(
         f"/manage/revisions/{approved.pk}/publish/",
-        {"deadline": yesterday.isoformat()},
-        follow=True,
+        {"deadline": yesterday.isoformat(), "confirmed": "yes"},
     )
 
+    # The error beside the field, what was typed kept.
     assert response.status_code == 200
-    assert messages(response) == [
-        ("error", ja("The acknowledgement deadline cannot lie in the past."))
-    ]
+    field = page(response).find("div", cls="has-error")
+    assert ja("The acknowledgement deadline cannot lie in the past.") in field.text
+    assert field.find("input").attrs["value"] == yesterday.isoformat()
     assert status_badge(response) == "approved"
     approved.refresh_from_db()
     assert approved.status == RevisionStatus.APPROVED
@@ -421,10 +424,13 @@ def test_publishing_with_a_deadline_in_the_past_is_refused_and_the_revision_stay
 
 def test_publishing_with_a_deadline_that_is_not_a_date_is_refused(as_role, approved):
     response = as_role("admin").post(
-        f"/manage/revisions/{approved.pk}/publish/", {"deadline": "来週"}, follow=True
+        f"/manage/revisions/{approved.pk}/publish/", {"deadline": "来週", "confirmed": "yes"}
     )
 
-    assert messages(response) == [("error", ja("Enter a valid deadline."))]
+    assert response.status_code == 200
+    field = page(response).find("div", cls="has-error")
+    assert field.find("input").attrs["value"] == "来週"
+    assert page(response).find(testid="error-summary") is not None
     approved.refresh_from_db()
     assert approved.status == RevisionStatus.APPROVED
 
@@ -433,7 +439,9 @@ def test_publishing_with_a_deadline_opens_the_campaign_with_it(as_role, approved
     deadline = timezone.localdate() + datetime.timedelta(days=10)
 
     response = as_role("admin").post(
-        f"/manage/revisions/{approved.pk}/publish/", {"deadline": deadline.isoformat()}, follow=True
+        f"/manage/revisions/{approved.pk}/publish/",
+        {"deadline": deadline.isoformat(), "confirmed": "yes"},
+        follow=True,
     )
 
     assert status_badge(response) == "published"
@@ -460,4 +468,25 @@ def test_the_first_revision_of_a_new_document_starts_from_an_empty_text(as_role,
     assert page(form).find("input", name="title").attrs["value"] == "新しい基準"
     assert status_badge(saved) == "draft"
     # Nothing to compare with yet.
-    assert page(saved).find("table", testid="diff") is None
+    assert page(saved).find(testid="diff") is None
+
+
+def test_a_revision_form_with_errors_shows_them_in_view_and_keeps_what_was_typed(as_role, draft):
+    response = as_role("admin").post(
+        f"/manage/revisions/{draft.pk}/edit/",
+        {"title": "", "body": "## 第1章\n\n書きかけの本文", "effective_date": "来年の4月"},
+    )
+
+    assert response.status_code == 200
+    summary = page(response).find(testid="error-summary")
+    targets = {a.attrs["href"] for a in summary.find_all("a")}
+    assert {"#id_title", "#id_effective_date"} <= targets
+    fields = page(response).find_all("div", cls="has-error")
+    assert {f.find("input").attrs["name"] for f in fields if f.find("input")} >= {
+        "title",
+        "effective_date",
+    }
+    assert page(response).find("textarea", name="body").text == "## 第1章 書きかけの本文"
+    assert page(response).find("input", name="effective_date").attrs["value"] == "来年の4月"
+    draft.refresh_from_db()
+    assert "書きかけ" not in draft.body

@@ -28,7 +28,7 @@ from training.tasks import remind_training
 from .audit_helpers import open_cycle, record_finding
 from .conftest import ROLES, publish
 from .factories import DocumentFactory, UserFactory
-from .reminder_helpers import assert_links_to, give_addresses, mail_to
+from .reminder_helpers import assert_links_to, give_addresses, in_english, mail_to
 
 # Text that only 総務部 may read, and text that only 教育部 may read.
 SOMU_ONLY = [
@@ -242,5 +242,5 @@ def test_the_withheld_reminder_reads_in_english_for_an_english_speaker(
     due = city["due"]
     remind_corrective_actions(today=due - days(1))
     (mail,) = mail_to(mailoutbox, moved_owner)
-    assert mail.subject == f"A corrective action you own is due {to_era(due)}"
+    assert mail.subject == f"A corrective action you own is due {in_english(due)}"
     assert CorrectiveAction.objects.get(pk=city["somu_action"].pk).owner == moved_owner

@@ -35,9 +35,18 @@ def refusal(username):
 
 
 def picker_choices(response, name):
-    datalist = page(response).find("datalist", testid=f"{name}-choices")
-    assert datalist is not None, "the form offers no list of people"
-    return {option.attrs["value"] for option in datalist.find_all("option")}
+    """The people a picker offers: the options of its <datalist> (a user-name box) or of
+    its <select> (isms.pickers.PersonPicker)."""
+    choices = page(response).find(testid=f"{name}-choices")
+    assert choices is not None, "the form offers no list of people"
+    return {option.attrs["value"] for option in choices.find_all("option") if option.attrs["value"]}
+
+
+def kept_value(control):
+    if control.tag == "select":
+        chosen = [o for o in control.find_all("option") if "selected" in o.attrs]
+        return chosen[0].attrs["value"] if chosen else None
+    return control.attrs.get("value")
 
 
 def field_errors(response):
@@ -46,7 +55,7 @@ def field_errors(response):
     for div in page(response).find_all("div", cls="has-error"):
         for control in div.iter():
             if control.tag in {"input", "select", "textarea"} and control.attrs.get("name"):
-                found[control.attrs["name"]] = (control.attrs.get("value"), div.text)
+                found[control.attrs["name"]] = (kept_value(control), div.text)
     return found
 
 
@@ -243,6 +252,32 @@ def test_the_custodian_picker_lists_only_people_of_the_managers_departments(
         assert picker_choices(response, "custodian_username") == {
             people[r].username for r in offered
         }
+
+
+@pytest.mark.parametrize("role", ["chief", "other_head"])
+def test_the_custodian_picker_is_a_select_not_a_user_name_to_type(as_role, catalogue, role):
+    form = page(as_role(role).get("/assets/new/")).find("form", testid="asset-form")
+    assert form.find("select", name="custodian_username") is not None
+    assert form.find("input", name="custodian_username") is None
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"), [("chief", SOMU_PEOPLE | READERS), ("other_head", KYOIKU_PEOPLE | READERS)]
+)
+def test_a_long_custodian_list_is_searched_among_the_same_people_only(
+    as_role, catalogue, people, monkeypatch, role, offered
+):
+    """Beyond the select's length the picker searches: a search for every user name finds
+    the same people as the select, never anyone of the other department."""
+    monkeypatch.setattr("isms.pickers.PICKER_SELECT_UP_TO", 2)
+    client = as_role(role)
+    form = page(client.get("/assets/new/")).find("form", testid="asset-form")
+    assert form.find("input", type="search", name="custodian_username__q") is not None
+    found = set()
+    for term in ("_", "auditor", "ciso", "admin"):
+        results = page(client.get("/assets/pickers/custodians/", {"q": term}))
+        found |= {radio.attrs["value"] for radio in results.find_all("input", type="radio")}
+    assert found - {""} == {people[r].username for r in offered}
 
 
 def test_a_custodian_of_another_department_is_a_field_error_on_the_page_with_the_input_kept(

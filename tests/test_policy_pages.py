@@ -11,7 +11,7 @@ from isms.eras import to_era
 
 from .conftest import ROLES, publish
 from .factories import DocumentFactory
-from .pages import diff_rows, is_login_redirect, links, main_text, page
+from .pages import diff_blocks, is_login_redirect, links, main_text, page
 
 
 @pytest.fixture
@@ -221,28 +221,27 @@ def test_the_diff_page_shows_the_removed_and_the_added_lines(as_role, documents,
     response = as_role("staff").get("/policies/standard/diff/?from=1&to=2")
 
     assert response.status_code == 200
-    rows = diff_rows(response)
-    assert ("removed", "職員向けの基準", "") in rows
-    assert ("added", "", "## 総則") in rows
-    assert ("added", "", "第1条 パスワードは12文字以上とする。") in rows
-    assert ("same", "## 第1章", "## 第1章") in rows
-    assert not any(kind == "same" and "職員向けの基準" in old for kind, old, _new in rows)
+    blocks = diff_blocks(response)
+    assert ("removed", "職員向けの基準") in blocks
+    assert ("added", "総則") in blocks
+    assert ("added", "第1条 パスワードは12文字以上とする。") in blocks
+    assert ("context", "第1章") in blocks
+    assert not any(status == "same" and "職員向けの基準" in text for status, text in blocks)
 
 
 def test_the_diff_page_read_backwards_swaps_removed_and_added(as_role, documents, standard_v2):
-    rows = diff_rows(as_role("staff").get("/policies/standard/diff/?from=2&to=1"))
+    blocks = diff_blocks(as_role("staff").get("/policies/standard/diff/?from=2&to=1"))
 
-    assert ("added", "", "職員向けの基準") in rows
-    assert ("removed", "第1条 パスワードは12文字以上とする。", "") in rows
+    assert ("added", "職員向けの基準") in blocks
+    assert ("removed", "第1条 パスワードは12文字以上とする。") in blocks
 
 
 def test_the_diff_page_labels_both_revisions_with_era_dates(as_role, documents, standard_v2):
     response = as_role("staff").get("/policies/standard/diff/?from=1&to=2")
 
-    header = [th.text for th in page(response).find("table", testid="diff").find_all("th")]
-    assert len(header) == 2
-    assert all(to_era(timezone.localdate()) in label for label in header)
-    assert "1" in header[0] and "2" in header[1]
+    legend = page(response).find(testid="diff-legend").text
+    today = to_era(timezone.localdate())
+    assert f"第1版（{today}施行）から第2版（{today}施行）への変更点です。" in legend
 
 
 @pytest.mark.parametrize("query", ["", "?from=1", "?from=a&to=2", "?from=1&to=9"])

@@ -22,6 +22,7 @@ from .reminder_helpers import (
     assert_links_to,
     assert_rerun_sends_nothing,
     give_addresses,
+    in_english,
     mail_by_username,
     mail_to,
     notes_by_username,
@@ -125,7 +126,7 @@ def test_a_reminder_is_in_the_persons_language_and_links_to_the_revision(
     remind_acknowledgements(today=deadline - days(3))
 
     (mail,) = [m for m in mail_to(mailoutbox, staff) if "対策基準" in m.subject]
-    assert mail.subject == f"Reminder: acknowledge 対策基準 by {to_era(deadline)}"
+    assert mail.subject == f"Reminder: acknowledge 対策基準 by {in_english(deadline)}"
     assert mail.body.startswith(
         "A revision of the information security policy asks you to read and acknowledge it."
     )
@@ -289,7 +290,9 @@ def test_a_department_with_nobody_missing_gets_no_digest(
     subjects = sorted(m.subject for m in digest(mailoutbox, people["head"]))
     assert subjects == ["Escalation: 対策基準", "Escalation: 運用手順"]
     body = digest(mailoutbox, people["head"])[0].body
-    assert body.startswith(f"5 people in your department have not done this by {to_era(deadline)}:")
+    assert body.startswith(
+        f"5 people in your department have not done this by {in_english(deadline)}:"
+    )
 
 
 def test_a_long_digest_names_200_and_counts_the_rest(org, deadline, people, mailoutbox, settings):

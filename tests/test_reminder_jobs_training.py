@@ -22,6 +22,7 @@ from .reminder_helpers import (
     assert_links_to,
     assert_rerun_sends_nothing,
     give_addresses,
+    in_english,
     mail_by_username,
     mail_to,
     queries_besides_mail_stamps,
@@ -206,7 +207,7 @@ def test_a_course_reminder_is_in_the_persons_language_and_links_to_the_course(
     staff = speaks_english(people["staff"])
     remind_training(today=course.deadline - days(2))
     (mail,) = mail_to(mailoutbox, staff)
-    assert mail.subject == f"Reminder: complete {TITLE} by {to_era(course.deadline)}"
+    assert mail.subject == f"Reminder: complete {TITLE} by {in_english(course.deadline)}"
     assert mail.body.startswith("Security training is assigned to you.")
     assert_links_to(mail, f"/training/courses/{course.pk}/")
     (japanese,) = mail_to(mailoutbox, people["chief"])

@@ -45,7 +45,9 @@ def test_the_publish_page_says_why_and_publishes_nothing(documents, people, as_r
     standard = documents["standard"]
     older = approved_draft(standard, people, "古い改定案")
     publish(standard, author=people["admin"], approver=people["ciso"], body="新しい改定")
-    response = as_role("admin").post(f"/manage/revisions/{older.pk}/publish/", {}, follow=True)
+    response = as_role("admin").post(
+        f"/manage/revisions/{older.pk}/publish/", {"confirmed": "yes"}, follow=True
+    )
     assert response.status_code == 200
     assert "公開済みです" in response.content.decode()
     older.refresh_from_db()

@@ -345,7 +345,11 @@ def approved(documents, people):
 
 def publish_page(client, revision):
     page = f"/manage/revisions/{revision.pk}/"
-    return client.post(f"{page}publish/", {"deadline": ""}, HTTP_REFERER=f"http://testserver{page}")
+    return client.post(
+        f"{page}publish/",
+        {"deadline": "", "confirmed": "yes"},
+        HTTP_REFERER=f"http://testserver{page}",
+    )
 
 
 def test_publishing_needs_a_second_factor_within_fifteen_minutes(client, people, approved):

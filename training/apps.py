@@ -24,3 +24,17 @@ class TrainingConfig(AppConfig):
             )
         )
         register_summary_section(tasks.summary_training)
+
+        from isms.portal import DashboardChart, register_dashboard_chart
+
+        from .dashboard import training_completion
+
+        register_dashboard_chart(
+            DashboardChart("training", _("Training completion"), training_completion, 20)
+        )
+
+        from isms.signals import demo_seeded
+
+        from .demo import seed_demo_training
+
+        demo_seeded.connect(seed_demo_training, dispatch_uid="training_demo")

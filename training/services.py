@@ -13,12 +13,13 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from isms import audit
 from isms.audit import AuditAction
-from isms.eras import fiscal_year, to_era
+from isms.eras import date_label, fiscal_year, fiscal_year_label
 from isms.models import RoleAssignment, User, subtree_ids
-from isms.notify import enqueue
+from isms.notify import enqueue, mark_task_done
 from isms.roles import AnyUser
 
 from . import access
@@ -27,9 +28,16 @@ from .models import Attempt, Course, CourseAudience, Enrolment
 if TYPE_CHECKING:
     from rest_framework.request import Request
 
+    from .forms import CourseAuthoring
+
 # Queued by name: the jobs (tasks.py) call these services, so importing them here would
 # close a circle.
 NOTIFY_COURSE_PUBLISHED = "training.tasks.notify_course_published"
+
+
+def course_task(course_id: int) -> str:
+    """The task key of taking a course: its reminders read as done once it is passed."""
+    return f"course:{course_id}"
 
 
 def audience_users(course: Course) -> QuerySet[User]:
@@ -63,6 +71,20 @@ def _due_on(
     return course.deadline
 
 
+def people_to_enrol(course: Course, today: datetime.date) -> QuerySet[User]:
+    """Who enrolling the course today would add: its audience not yet enrolled, and for a
+    course for new staff only those who joined within NEW_STAFF_COURSE_DAYS. What
+    sync_enrolments enrols, and what the publication's confirmation counts."""
+    people = audience_users(course).exclude(
+        Exists(Enrolment.objects.filter(course=course, user_id=OuterRef("pk")))
+    )
+    if course.for_new_staff:
+        people = people.filter(
+            joined_on__gte=today - datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
+        )
+    return people
+
+
 def sync_enrolments(
     course: Course | None = None,
     today: datetime.date | None = None,
@@ -85,15 +107,9 @@ def sync_enrolments(
     )
     created = 0
     for course in courses:
-        people = audience_users(course).exclude(
-            Exists(Enrolment.objects.filter(course=course, user_id=OuterRef("pk")))
-        )
+        people = people_to_enrol(course, today)
         if people_ids is not None:
             people = people.filter(pk__in=people_ids)
-        if course.for_new_staff:
-            people = people.filter(
-                joined_on__gte=today - datetime.timedelta(days=settings.NEW_STAFF_COURSE_DAYS)
-            )
         batch = []
         for user in people.only("pk", "joined_on").iterator(chunk_size=2000):
             due_on = _due_on(course, user, today, moved_on)
@@ -142,17 +158,42 @@ def publish_course(
     return course
 
 
+def marks(course: Course, answers: dict[int, int]) -> dict[int, bool]:
+    """{question id: whether the choice given is a right one} for every question of the
+    course; a question left unanswered is wrong."""
+    return {
+        question.pk: any(
+            choice.pk == answers.get(question.pk) and choice.is_correct
+            for choice in question.choices.all()
+        )
+        for question in course.questions.prefetch_related("choices")
+    }
+
+
 def grade(course: Course, answers: dict[int, int]) -> int:
     """Score in percent for {question_id: choice_id}; 100 for a course without a quiz."""
-    questions = list(course.questions.prefetch_related("choices"))
-    if not questions:
+    right = marks(course, answers)
+    if not right:
         return 100
-    correct = 0
-    for question in questions:
-        chosen = answers.get(question.pk)
-        if any(c.pk == chosen and c.is_correct for c in question.choices.all()):
-            correct += 1
-    return round(100 * correct / len(questions))
+    return round(100 * sum(right.values()) / len(right))
+
+
+@transaction.atomic
+def save_course_draft(authoring: "CourseAuthoring", *, by: AnyUser) -> Course:
+    """Write a course that is not yet published, with its files, questions and choices,
+    from a valid authoring form (training.forms.CourseAuthoring). A published course no
+    longer changes: people's attempts refer to its questions and choices, and everyone
+    enrolled was told what it asks."""
+    if not access.can_manage_courses(by):
+        raise PermissionDenied(_("Only the CISO's office writes courses."))
+    course = authoring.course_form.instance
+    if course.pk is not None:
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if locked.is_published:
+            raise ValidationError(_("A published course can no longer be changed."))
+    else:
+        course.created_by = by
+    return authoring.save()
 
 
 @transaction.atomic
@@ -195,6 +236,7 @@ def submit_attempt(
             request=request,
             data={"score": score, "enrolment": enrolment.pk},
         )
+        mark_task_done([enrolment.user_id], course_task(course.pk))
     enrolment.save(update_fields=fields)
     return attempt
 
@@ -228,28 +270,46 @@ def certificate_pdf(enrolment: Enrolment) -> bytes:
     user, course = enrolment.user, enrolment.course
     completed = timezone.localtime(enrolment.completed_at).date()
     section = user.section.path_name if user.section is not None else ""
-    pdf.setTitle(f"修了証 {course.title} {user.get_username()}")
+    # Every line in the reader's language; dates and the fiscal year in the Japanese era
+    # in Japanese.
+    context = {
+        "course": course.title,
+        "user": user.get_username(),
+        "name": str(user),
+        "year": fiscal_year_label(course.fiscal_year),
+        "score": enrolment.best_score,
+        "mark": course.pass_mark,
+        "date": date_label(completed),
+        "number": enrolment.pk,
+    }
+    pdf.setTitle(pgettext("certificate", "Certificate of completion %(course)s %(user)s") % context)
     pdf.setFont(font, 36)
-    pdf.drawCentredString(width / 2, height - 120, "修 了 証")
+    pdf.drawCentredString(width / 2, height - 120, pgettext("certificate", "Certificate"))
     pdf.setFont(font, 20)
     pdf.drawCentredString(width / 2, height - 200, f"{section}")
-    pdf.drawCentredString(width / 2, height - 235, f"{user} 様")
+    pdf.drawCentredString(width / 2, height - 235, pgettext("certificate", "%(name)s") % context)
     pdf.setFont(font, 16)
     pdf.drawCentredString(
         width / 2,
         height - 300,
-        f"あなたは「{course.title}」（{course.fiscal_year}年度）を修了しました。",
+        pgettext("certificate", "has completed “%(course)s” (%(year)s).") % context,
     )
     pdf.drawCentredString(
-        width / 2, height - 330, f"得点 {enrolment.best_score}%（合格基準 {course.pass_mark}%）"
+        width / 2,
+        height - 330,
+        pgettext("certificate", "Score %(score)s%% (pass mark %(mark)s%%)") % context,
     )
-    pdf.drawCentredString(width / 2, height - 380, f"修了日 {to_era(completed)}")
+    pdf.drawCentredString(
+        width / 2, height - 380, pgettext("certificate", "Completed on %(date)s") % context
+    )
     pdf.setFont(font, 10)
     pdf.drawCentredString(
         width / 2,
         60,
-        f"Certificate of completion · {user.get_username()} · "
-        f"enrolment {enrolment.pk} · {completed.isoformat()}",
+        pgettext(
+            "certificate", "Certificate of completion · %(user)s · enrolment %(number)s · %(date)s"
+        )
+        % context,
     )
     pdf.showPage()
     pdf.save()

@@ -7,12 +7,13 @@ from celery import shared_task
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
-from isms.eras import to_era
 from isms.models import User
 from isms.notify import (
     REMINDER_TASK_OPTIONS,
     Message,
+    Text,
     deadline_stage,
     escalations,
     is_escalation_due,
@@ -23,11 +24,13 @@ from isms.notify import (
 from . import services
 from .models import Course, Enrolment
 
+# Rendered in the reader's language when the notification is shown (isms.notify.Text).
 COURSE_TITLES = {
-    "opened": _("New course: %(title)s"),
-    "due_soon": _("Reminder: complete %(title)s by %(deadline)s"),
-    "overdue": _("Overdue: complete %(title)s (due %(deadline)s)"),
+    "opened": gettext_noop("New course: %(title)s"),
+    "due_soon": gettext_noop("Reminder: complete %(title)s by %(deadline)s"),
+    "overdue": gettext_noop("Overdue: complete %(title)s (due %(deadline)s)"),
 }
+COURSE_BODY = gettext_noop("Security training is assigned to you. Due: %(deadline)s.")
 
 
 def _course_messages(course, today):
@@ -39,10 +42,9 @@ def _course_messages(course, today):
         stage = deadline_stage(due_on, today)
 
         def render(user, stage=stage, due_on=due_on):
-            values = {"title": course.title, "deadline": to_era(due_on)}
             return (
-                COURSE_TITLES[stage] % values,
-                _("Security training is assigned to you. Due: %(deadline)s.") % values,
+                Text(COURSE_TITLES[stage], title=course.title, deadline=due_on),
+                Text(COURSE_BODY, deadline=due_on),
                 path,
             )
 
@@ -51,7 +53,14 @@ def _course_messages(course, today):
             Exists(open_enrolments.filter(user_id=OuterRef("pk"), due_on=due_on)), is_active=True
         )
         for user in not_yet_sent(people, subject, stage):
-            yield Message(user, subject, stage, f"course.{stage}", render)
+            yield Message(
+                user,
+                subject,
+                stage,
+                f"course.{stage}",
+                render,
+                task=services.course_task(course.pk),
+            )
 
 
 @shared_task(**REMINDER_TASK_OPTIONS)

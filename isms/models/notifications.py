@@ -5,8 +5,23 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ..notification_text import render_json
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        """What the badge counts: not read, and not done already (a notification asking for
+        an action is done once the action is)."""
+        return self.filter(read_at__isnull=True, done_at__isnull=True)
+
 
 class Notification(models.Model):
+    """A message in the portal. title and body are as rendered for the recipient when it was
+    sent (the mail's text); `message` keeps what can be rendered again in the language of
+    whoever reads it (isms.notification_text). A notification asking for an action carries
+    the action's task key (e.g. "ack:revision:12"); the service that completes the action
+    marks it done (isms.notify.mark_task_done)."""
+
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -19,6 +34,13 @@ class Notification(models.Model):
     url = models.CharField(_("link"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("sent"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    # {"title": [part, ...], "body": [part, ...]}: parts as isms.notification_text.to_json
+    # writes them; empty for notifications of before, which show their stored text.
+    message = models.JSONField(_("message parts"), default=dict, blank=True)
+    task_key = models.CharField(_("task"), max_length=80, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -28,13 +50,28 @@ class Notification(models.Model):
             # Serves the unread badge on every page.
             models.Index(
                 fields=["recipient"],
-                condition=Q(read_at__isnull=True),
+                condition=Q(read_at__isnull=True, done_at__isnull=True),
                 name="notification_unread_idx",
+            ),
+            # Serves marking a task's notifications done when the task is.
+            models.Index(
+                fields=["task_key"],
+                condition=Q(done_at__isnull=True) & ~Q(task_key=""),
+                name="notification_open_task_idx",
             ),
         ]
 
     def __str__(self):
         return self.title
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the reader's current language (the stored one for old rows)."""
+        return render_json(self.message.get("title"), self.title)
+
+    @property
+    def shown_body(self) -> str:
+        return render_json(self.message.get("body"), self.body)
 
 
 class SentReminder(models.Model):

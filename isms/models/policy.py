@@ -9,9 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .. import dbguards
+from ..eras import to_era
 from ..exceptions import ImmutableRecordError
 from .organisation import Department, subtree_ids
 
@@ -96,6 +99,14 @@ class PolicyDocument(models.Model):
         if self.audience == Audience.DEPARTMENTS:
             people = people.filter(section__in=subtree_ids(self.audience_departments.all()))
         return people
+
+
+def local_date(date):
+    """The date as the reader reads it: 令和8年4月1日, or 1 April 2026 in English (the
+    `era` template filter, which the models cannot import)."""
+    if (get_language() or "ja").startswith("ja"):
+        return to_era(date)
+    return date_format(date, "j F Y")
 
 
 class RevisionStatus(models.TextChoices):
@@ -231,7 +242,7 @@ class PolicyRevision(models.Model):
         ]
 
     def __str__(self):
-        return _("%(title)s (revision %(number)s)") % {"title": self.title, "number": self.number}
+        return self.full_name
 
     def save(self, *args, **kwargs):
         loaded = getattr(self, "_loaded", None)
@@ -281,6 +292,39 @@ class PolicyRevision(models.Model):
     @property
     def is_editable(self):
         return self.status == RevisionStatus.DRAFT
+
+    # The one way a revision is named, on every page, mail and export (issue 12): 「第3版」
+    # and, where a revision is named on its own, its title and effective date:
+    # 「情報セキュリティ基本方針 第3版（令和8年4月1日施行）」.
+    @property
+    def number_label(self):
+        """第3版 / Revision 3."""
+        return _("Revision %(number)s") % {"number": self.number}
+
+    @property
+    def label(self):
+        """第3版（令和8年4月1日施行） / Revision 3 (effective 1 April 2026): the number and
+        effective date, for a page that already shows the title."""
+        if self.effective_date is None:
+            return self.number_label
+        return _("Revision %(number)s (effective %(date)s)") % {
+            "number": self.number,
+            "date": local_date(self.effective_date),
+        }
+
+    @property
+    def full_name(self):
+        """情報セキュリティ基本方針 第3版（令和8年4月1日施行）."""
+        if self.effective_date is None:
+            return _("%(title)s, revision %(number)s") % {
+                "title": self.title,
+                "number": self.number,
+            }
+        return _("%(title)s, revision %(number)s (effective %(date)s)") % {
+            "title": self.title,
+            "number": self.number,
+            "date": local_date(self.effective_date),
+        }
 
     def compute_sha256(self):
         """Fingerprint of everything a reader agrees to, fixed at publication."""

@@ -8,6 +8,7 @@ from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from isms.eras import fiscal_year_label as _fiscal_year_label
 from isms.eras import to_era
 from isms.rendering import render_markdown
 
@@ -25,6 +26,17 @@ def era(value):
     if (get_language() or "ja").startswith("ja"):
         return to_era(value)
     return date_format(value, "j F Y")
+
+
+@register.filter
+def fiscal_year_label(value):
+    """{{ cycle.fiscal_year|fiscal_year_label }}: 令和8年度 in Japanese, FY2026 in English."""
+    if value in (None, ""):
+        return ""
+    try:
+        return _fiscal_year_label(int(value))
+    except (TypeError, ValueError):
+        return value
 
 
 @register.filter

@@ -2,9 +2,10 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from ..audit_trail import describe_all
 from ..decorators import allowed_if
-from ..filters import ACTION_LIST_ID, AuditEventFilter
-from ..models import AuditAction, AuditEvent
+from ..filters import AuditEventFilter
+from ..models import AuditEvent
 from ..portal import dashboard_panels
 from ..roles import can_read_audit_trail
 
@@ -29,21 +30,27 @@ def healthz(request):
 
 @allowed_if(can_read_audit_trail)
 def audit_trail(request):
+    """Each event as a sentence in the reader's language, with what changed. A filter value
+    that is wrong (a date that is no date, an action or a person that does not exist) is a
+    field error, and then nothing is listed: a list that silently ignored it would look
+    filtered when it is not."""
     events = AuditEvent.objects.select_related("actor").order_by("-created_at", "-id")
-    filterset = AuditEventFilter(request.GET or None, queryset=events)
-    events = filterset.qs
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    filters = {k: v for k, v in request.GET.items() if k != "page"}
+    filterset = AuditEventFilter(request.GET if filters else None, queryset=events)
+    form = filterset.form
+    valid = not filterset.is_bound or form.is_valid()
+    page = Paginator(filterset.qs if valid else events.none(), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "audit_trail.html",
         {
-            "form": filterset.form,
+            "form": form,
             "page": page,
+            "entries": describe_all(page),
             "query": query.urlencode(),
-            "action_list_id": ACTION_LIST_ID,
-            "actions": AuditAction.choices,
+            "filtered": bool(filters),
         },
     )
 

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from ..forms import id_or_404
 from ..models import DocumentKind, PolicyDocument, RevisionStatus
 from ..models.policy import FROZEN_STATUSES
+from ..policy_diff import readable_diff
 from ..portal import rendered_revision_panels
-from ..rendering import line_diff
 from ..roles import readable_revisions, visible_policy_documents
 
 
@@ -74,7 +74,7 @@ def revision_diff(request, code):
             "document": document,
             "old": old,
             "new": new,
-            "rows": line_diff(old.body, new.body),
+            "diff": readable_diff(old.body, new.body),
             "revisions": readable.order_by("-number"),
         },
     )
