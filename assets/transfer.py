@@ -145,14 +145,16 @@ class RowValidator:
     def codes(self, row):
         """The row with the labels of the file for people read as the codes they stand for."""
         row = dict(row)
+        # Only the columns the file has: a missing one stays missing (a "Required." error
+        # or the column's default), never None.
         for column, codes in self.choice_codes.items():
-            if row.get(column) not in codes.values():
-                row[column] = codes.get(row.get(column), row.get(column))
+            if column in row and row[column] not in codes.values():
+                row[column] = codes.get(row[column], row[column])
         for axis in (Axis.CONFIDENTIALITY, Axis.INTEGRITY, Axis.AVAILABILITY):
-            if (axis, row.get(axis)) not in self.levels:
-                row[axis] = self.level_codes.get((axis, row.get(axis)), row.get(axis))
-        if row.get("tier") not in self.tiers:
-            row["tier"] = self.tier_codes.get(row.get("tier"), row.get("tier"))
+            if axis in row and (axis, row[axis]) not in self.levels:
+                row[axis] = self.level_codes.get((axis, row[axis]), row[axis])
+        if "tier" in row and row["tier"] not in self.tiers:
+            row["tier"] = self.tier_codes.get(row["tier"], row["tier"])
         return row
 
     def validate(self, number, row):

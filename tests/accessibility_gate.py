@@ -301,10 +301,8 @@ def check(item):
         check_context(context, recorder, report)
     seconds = time.monotonic() - started
     report.log(item.nodeid, seconds)
-    text = report.text(seconds)
-    print(text)  # shown with the test's output (-rA), even when nothing failed
     if report.findings or report.problems:
-        pytest.fail(text, pytrace=False)
+        pytest.fail(report.text(seconds), pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -173,6 +173,7 @@ def test_a_members_own_pages_and_the_forbidden_page_pass_the_gate(people_live, l
         "/accounts/tokens/",
         "/mfa/",
         "/notifications/",
+        "/acknowledgements/",
     ):
         assert page.goto(path).status == 200, path
     assert page.goto("/people/imports/").status == 403

@@ -3,16 +3,14 @@ their options; each asset becomes a card whose fields are labelled; no page of t
 is wider than the screen. The screenshot docs/screenshots/asset-register-phone.png is
 taken here."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-from .browser import PHONE, assert_fits_the_screen
+from .browser import PHONE, SCREENS, assert_fits_the_screen
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs/screenshots/asset-register-phone.png"
+SCREENSHOT = SCREENS / "asset-register-phone.png"
 
 
 @pytest.fixture
@@ -50,6 +48,7 @@ def test_the_register_fits_a_phone_with_one_card_per_asset(
     assert name.bounding_box()["width"] > 300
     # The cards, below the stacked filters.
     page.get_by_test_id("asset-filters").locator("button[type=submit]").scroll_into_view_if_needed()
+    SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=False)
 
     # The asset, its form and the register's other pages fit too.

@@ -6,7 +6,7 @@ down the page says so and the programme office's local account still signs in.""
 import datetime
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from isms.models import AuditAction, AuditEvent
@@ -53,8 +53,11 @@ def test_staff_sign_in_with_their_directory_password_and_see_what_waits_for_them
     expect(page.get_by_test_id("current-user")).to_contain_text("情報 太郎")
     panel = page.get_by_test_id("pending-panel")
     expect(panel).to_be_visible()
+    # Named with its number and effective date (第N版（…施行）), like every revision.
+    with translation.override("ja"):
+        name = revision.full_name
     expect(panel.locator(f'a[href="/acknowledgements/revisions/{revision.pk}/"]')).to_have_text(
-        revision.title
+        name
     )
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENS / "directory-sign-in-home.png", full_page=True)
