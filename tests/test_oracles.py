@@ -255,7 +255,7 @@ def test_the_training_status_lists_only_the_courses_the_viewer_may_follow(
         return
     assert response.status_code == 200
     options = {
-        o.text.split(" (")[0]
+        o.text.split("（")[0].split(" (")[0]
         for o in page(response).find("select", name="course").find_all("option")
     }
     assert options == {department_courses[key].title for key in FOLLOWS[role]}
