@@ -101,13 +101,14 @@ def test_an_action_is_stored_as_its_code_whether_given_as_member_or_value(people
 def test_the_trail_page_names_each_action_in_japanese_beside_its_code(as_role, documents):
     response = as_role("auditor").get("/audit-trail/?action=revision.published")
 
-    codes = page(response).find("tbody").find_all("code", cls="action")
-    assert len(codes) == 3
-    assert {code.text for code in codes} == {"revision.published"}
-    assert {code.attrs.get("title") for code in codes} == {"改定版の公開"}
+    events = page(response).find_all("li", testid="event")
+    assert len(events) == 3
+    assert {event.attrs.get("data-action") for event in events} == {"revision.published"}
+    assert {event.find("span", cls="kind").text for event in events} == {"改定版の公開"}
     offered = {
         option.attrs["value"]: option.text
-        for option in page(response).find("datalist").find_all("option")
+        for option in page(response).find("select", name="action").find_all("option")
+        if option.attrs.get("value")
     }
     with translation.override("ja"):
         assert offered == {action.value: str(action.label) for action in AuditAction}
@@ -120,5 +121,5 @@ def test_the_trail_page_in_english_shows_the_english_label(as_role, documents):
 
     response = client.get("/audit-trail/?action=revision.published")
 
-    codes = page(response).find("tbody").find_all("code", cls="action")
-    assert {code.attrs.get("title") for code in codes} == {"Revision published"}
+    events = page(response).find_all("li", testid="event")
+    assert {event.find("span", cls="kind").text for event in events} == {"Revision published"}

@@ -440,13 +440,16 @@ def test_closing_a_finding_needs_a_recent_factor(client, people, planned_finding
     verified(client, auditor)
     age_second_factor(client, 16)
     url = f"/audits/findings/{planned_finding.pk}/"
-    response = client.post(f"{url}close/", HTTP_REFERER=f"http://testserver{url}")
+    # Even a confirmed close (the confirmation page's POST) asks for the factor again.
+    response = client.post(
+        f"{url}close/", {"confirmed": "yes"}, HTTP_REFERER=f"http://testserver{url}"
+    )
     assert response["Location"].startswith(reverse("mfa-verify"))
     planned_finding.refresh_from_db()
     assert planned_finding.status == FindingStatus.ACTION_PLANNED
 
     age_second_factor(client, 1)
-    client.post(f"{url}close/")
+    client.post(f"{url}close/", {"confirmed": "yes"})
     planned_finding.refresh_from_db()
     assert planned_finding.status == FindingStatus.CLOSED
 
