@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from isms.models import Audience
-from isms.portal import ChartData, ChartRow, DashboardScope
+from isms.portal import ChartData, DashboardScope
 from isms.templatetags.isms import era
 
 from . import access, services
@@ -41,16 +41,7 @@ def acknowledgement_rate(request: HttpRequest, scope: DashboardScope) -> ChartDa
         .order_by()
     )
     counts = {row["section_id"]: {"total": row["total"], "done": row["done"]} for row in rows}
-    chart_rows = [
-        ChartRow(
-            label=label,
-            value=round(100 * sums["done"] / sums["total"]),
-            detail=f"{sums['done']}/{sums['total']}",
-            cells=(sums["done"], sums["total"] - sums["done"], sums["total"]),
-        )
-        for label, sums in scope.group(counts)
-        if sums["total"]
-    ]
+    chart_rows = scope.rate_rows(counts)
     return ChartData(
         rows=chart_rows,
         label_heading=_("Department") if scope.citywide else _("Section"),

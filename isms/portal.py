@@ -110,6 +110,20 @@ class DashboardScope:
             for unit, sums in ordered
         ]
 
+    def rate_rows(self, counts: dict[int | None, dict[str, int]]) -> list["ChartRow"]:
+        """A rate bar per group (`group`): done of total in per cent, "3/4" beside it, and
+        done, not yet and total as the table's columns; groups without anyone are left out."""
+        return [
+            ChartRow(
+                label=label,
+                value=round(100 * sums["done"] / sums["total"]),
+                detail=f"{sums['done']}/{sums['total']}",
+                cells=(sums["done"], sums["total"] - sums["done"], sums["total"]),
+            )
+            for label, sums in self.group(counts)
+            if sums["total"]
+        ]
+
 
 def _city_order(unit: Any) -> tuple:
     path = []

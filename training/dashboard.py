@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from isms.eras import fiscal_year_label
-from isms.portal import ChartData, ChartRow, DashboardScope
+from isms.portal import ChartData, DashboardScope
 from isms.roles import departments_overseen
 
 from . import access
@@ -33,16 +33,7 @@ def training_completion(request: HttpRequest, scope: DashboardScope) -> ChartDat
         .order_by()
     )
     counts = {row["user__section_id"]: {"total": row["total"], "done": row["done"]} for row in rows}
-    chart_rows = [
-        ChartRow(
-            label=label,
-            value=round(100 * sums["done"] / sums["total"]),
-            detail=f"{sums['done']}/{sums['total']}",
-            cells=(sums["done"], sums["total"] - sums["done"], sums["total"]),
-        )
-        for label, sums in scope.group(counts)
-        if sums["total"]
-    ]
+    chart_rows = scope.rate_rows(counts)
     return ChartData(
         rows=chart_rows,
         label_heading=_("Department") if scope.citywide else _("Section"),
