@@ -15,11 +15,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext
 
-from .eras import to_era
+from .eras import date_label
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +26,8 @@ logger = logging.getLogger(__name__)
 DATE = "date"
 
 
-def format_date(value: datetime.date) -> str:
-    """A date as the reader reads dates: in the era in Japanese, "1 April 2026" in English."""
-    if (get_language() or "ja").startswith("ja"):
-        return to_era(value)
-    return date_format(value, "j F Y")
+# A date as the reader reads dates: in the era in Japanese, "1 April 2026" in English.
+format_date = date_label
 
 
 class Text:

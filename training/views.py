@@ -13,7 +13,7 @@ from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from isms.decorators import allowed_if
-from isms.eras import to_era
+from isms.eras import date_label
 from isms.exports import FORMATS, cell_date, cell_datetime, export_response
 from isms.forms import id_or_404
 from isms.models import Role
@@ -245,7 +245,7 @@ def _publication_consequences(course):
     else:
         lines.append(
             _("Due %(date)s; people who join later are enrolled too and get their own period.")
-            % {"date": to_era(course.deadline)}
+            % {"date": date_label(course.deadline)}
         )
     lines.append(_("Reminders follow until each person completes it; their heads see who has not."))
     if course.has_quiz:

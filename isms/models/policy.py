@@ -9,12 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .. import dbguards
-from ..eras import to_era
+from ..eras import date_label
 from ..exceptions import ImmutableRecordError
 from .organisation import Department, subtree_ids
 
@@ -101,12 +99,8 @@ class PolicyDocument(models.Model):
         return people
 
 
-def local_date(date):
-    """The date as the reader reads it: 令和8年4月1日, or 1 April 2026 in English (the
-    `era` template filter, which the models cannot import)."""
-    if (get_language() or "ja").startswith("ja"):
-        return to_era(date)
-    return date_format(date, "j F Y")
+# The date as the reader reads it: 令和8年4月1日, or 1 April 2026 in English.
+local_date = date_label
 
 
 class RevisionStatus(models.TextChoices):

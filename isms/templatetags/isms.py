@@ -4,12 +4,10 @@ import re
 from django import template
 from django.contrib.staticfiles import finders
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 
+from isms.eras import date_label
 from isms.eras import fiscal_year_label as _fiscal_year_label
-from isms.eras import to_era
 from isms.rendering import render_markdown
 
 register = template.Library()
@@ -23,9 +21,7 @@ def era(value):
         return ""
     if hasattr(value, "hour"):
         value = timezone.localtime(value).date()
-    if (get_language() or "ja").startswith("ja"):
-        return to_era(value)
-    return date_format(value, "j F Y")
+    return date_label(value)
 
 
 @register.filter
