@@ -50,6 +50,18 @@ class AcknowledgementSerializer(serializers.ModelSerializer):
         read_only_fields = ["content_sha256", "acknowledged_at", "ip_address", "user_agent"]
 
 
+class AcknowledgeSerializer(serializers.Serializer):
+    """What POST /api/acknowledgements/ takes: the id of the revision read."""
+
+    revision = IdField(
+        error_messages={
+            "invalid": "No such revision.",
+            "min_value": "No such revision.",
+            "max_value": "No such revision.",
+        }
+    )
+
+
 class PendingSerializer(serializers.ModelSerializer):
     revision = serializers.IntegerField(source="revision_id")
     document = serializers.CharField(source="revision.document.code")
@@ -109,16 +121,17 @@ class AcknowledgementViewSet(
         )
 
     @extend_schema(
-        request=AcknowledgementSerializer,
+        request=AcknowledgeSerializer,
         responses={200: AcknowledgementSerializer, 201: AcknowledgementSerializer},
     )
     def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
+        serializer = AcknowledgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # The serializer's field has already answered "No such revision." for a draft or a
-        # document the caller may not read; acknowledge() decides whether it asks them.
-        revision = serializer.validated_data["revision"]
-        ack, created = acks.acknowledge(request.user, revision, request=request)
+        # acknowledge() reads the revision and decides in one query: a draft, a document the
+        # caller may not read or an id that does not exist are all "No such revision."
+        ack, created = acks.acknowledge(
+            request.user, serializer.validated_data["revision"], request=request
+        )
         return Response(
             AcknowledgementSerializer(ack).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -2,20 +2,22 @@
 
 import datetime
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Count,
     Exists,
     F,
     FilteredRelation,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -30,6 +32,7 @@ from isms.exceptions import WorkflowError
 from isms.models import (
     Audience,
     Department,
+    DepartmentAncestor,
     PolicyDocument,
     PolicyRevision,
     Posting,
@@ -38,6 +41,7 @@ from isms.models import (
     subtree_ids,
 )
 from isms.notify import enqueue, mark_task_done
+from isms.paging import GroupedPaginator
 from isms.roles import AnyUser
 
 from . import access, tasks
@@ -46,6 +50,13 @@ from .models import Acknowledgement, AcknowledgementCampaign, PersonalDeadline
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
     from rest_framework.request import Request
+
+
+class AsksForAcknowledgement(TypedDict):
+    """The annotations of revision_to_acknowledge()."""
+
+    asks: bool
+    acknowledgement_id: int | None
 
 
 class AcknowledgedAt(TypedDict):
@@ -123,12 +134,15 @@ def change_deadline(
 
 def in_audience_q(user: User, document_prefix: str = "revision__document__") -> Q:
     """Q for rows whose document concerns this person (seed 5: every member of staff), who
-    belongs to a unit (pending_campaigns() asks for no one else)."""
-    assert user.section is not None
+    belongs to a unit (pending_campaigns() asks for no one else). The units above theirs
+    come from the ancestor table inside the same query: no read of the department tree."""
+    assert user.section_id is not None
     through = PolicyDocument.audience_departments.through
     in_named_departments = through.objects.filter(
         policydocument_id=OuterRef(f"{document_prefix}pk"),
-        department_id__in=user.section.ancestors_and_self(),
+        department_id__in=DepartmentAncestor.objects.filter(unit_id=user.section_id).values(
+            "ancestor_id"
+        ),
     )
     return Q(**{f"{document_prefix}audience__in": [Audience.PUBLIC, Audience.ALL_STAFF]}) | (
         Q(**{f"{document_prefix}audience": Audience.DEPARTMENTS}) & Q(Exists(in_named_departments))
@@ -201,48 +215,118 @@ def must_acknowledge(user: AnyUser, revision: PolicyRevision) -> bool:
     return pending_campaigns(user).filter(revision=revision).exists()
 
 
-def acknowledge(
-    user: User, revision: PolicyRevision, *, request: "HttpRequest | Request | None" = None
-) -> tuple[Acknowledgement, bool]:
-    """Record that `user` read `revision`. Returns (acknowledgement, created).
+class NoSuchRevision(WorkflowError):
+    """The revision does not exist, or the person may not read it: the same answer for both,
+    so that nothing tells a draft or another department's document from a wrong number."""
 
-    Pressing the button twice, or two requests racing, leaves one record: the unique
-    constraint decides and the loser gets the winner's record back."""
+    def __init__(self) -> None:
+        # The API's field error, as DRF writes its own (the API speaks English).
+        super().__init__({"revision": "No such revision."})
+
+
+def revision_to_acknowledge(
+    user: AnyUser, revision_id: int, *, with_body: bool = False
+) -> "WithAnnotations[PolicyRevision, AsksForAcknowledgement] | None":
+    """The revision `revision_id` with what acknowledging it turns on, in one query, or None
+    if there is no such revision:
+
+    - `asks`: an open campaign of it asks this person (the revision is published and its
+      document concerns their unit), which also means they may read it;
+    - `acknowledgement_id`: their acknowledgement of it, if they gave it already.
+
+    The body, a long text, and the campaign are read only for the page that shows them."""
+    revisions = PolicyRevision.objects.select_related("document")
+    if with_body:
+        revisions = revisions.select_related("campaign")
+    else:
+        revisions = revisions.defer("body")
+    if user.is_authenticated and user.section_id and user.is_active:
+        asking = AcknowledgementCampaign.objects.filter(
+            revision_id=OuterRef("pk"), revision__status=RevisionStatus.PUBLISHED
+        ).filter(in_audience_q(user))
+        acknowledged = Acknowledgement.objects.filter(user=user, revision_id=OuterRef("pk"))
+        revisions = revisions.annotate(
+            asks=Exists(asking), acknowledgement_id=Subquery(acknowledged.values("pk")[:1])
+        )
+    else:
+        revisions = revisions.annotate(
+            asks=Value(False), acknowledgement_id=Value(None, output_field=IntegerField())
+        )
+    return revisions.filter(pk=revision_id).first()
+
+
+def acknowledge(
+    user: User, revision: PolicyRevision | int, *, request: "HttpRequest | Request | None" = None
+) -> tuple[Acknowledgement, bool]:
+    """Record that `user` read `revision` (the revision or its id). Returns
+    (acknowledgement, created).
+
+    The hot path of the portal, the one write every member of staff makes: one read of the
+    revision with its decision (revision_to_acknowledge), then the insert, the audit event
+    and the reminders marked done, in one transaction. Pressing the button twice, or two
+    requests racing, leaves one record: the unique constraint decides, not a read before
+    the write, and the loser gets the winner's record back.
+
+    Refuses with NoSuchRevision (no such revision, or one the person may not read),
+    WorkflowError (a draft or superseded revision) or PermissionDenied (readable, but no
+    campaign asks this person)."""
+    revision_id = revision if isinstance(revision, int) else revision.pk
+    found = revision_to_acknowledge(user, revision_id)
+    if found is None:
+        raise NoSuchRevision()
+    if found.acknowledgement_id is not None:
+        return _acknowledgement_of(user, found.acknowledgement_id), False
+    if not found.asks:
+        _refuse(user, found)
+    ack = Acknowledgement(
+        user=user,
+        revision=found,
+        # The time is the database's (acknowledged_at's default and trigger).
+        content_sha256=found.content_sha256,
+        ip_address=client_ip(request),
+        user_agent=audit.user_agent(request),
+    )
+    try:
+        with transaction.atomic():
+            ack.save(force_insert=True)
+            audit.record(
+                AuditAction.REVISION_ACKNOWLEDGED,
+                actor=user,
+                target=found,
+                request=request,
+                data={"sha256": found.content_sha256, "acknowledgement": ack.pk},
+            )
+            if connection.vendor != "postgresql":
+                # The reminders asking for it now read as done, and leave the badge. On
+                # PostgreSQL the insert's trigger has done it (models.Acknowledgement).
+                mark_task_done([user.pk], tasks.ack_task(revision_id))
+    except IntegrityError:
+        # A racing request recorded it first (the unique constraint): its record is the
+        # answer. Anything else that broke the insert is not.
+        winner = Acknowledgement.objects.filter(user=user, revision_id=revision_id).first()
+        if winner is None:
+            raise
+        winner.user = user
+        return winner, False
+    return ack, True
+
+
+def _acknowledgement_of(user: User, pk: int) -> Acknowledgement:
+    ack = Acknowledgement.objects.get(pk=pk)
+    ack.user = user
+    return ack
+
+
+def _refuse(user: User, revision: PolicyRevision) -> NoReturn:
+    """Why `revision` does not ask `user` for an acknowledgement: the slow path, which may
+    take a query or two more to choose the answer."""
+    if not access.readable_revisions(user).filter(pk=revision.pk).exists():
+        raise NoSuchRevision()
     if revision.status == RevisionStatus.SUPERSEDED:
         raise WorkflowError(_("This revision has been superseded; acknowledge the one in force."))
     if revision.status != RevisionStatus.PUBLISHED:
         raise WorkflowError(_("Only a published revision can be acknowledged."))
-    existing = Acknowledgement.objects.filter(user=user, revision=revision).first()
-    if existing:
-        return existing, False
-    if not must_acknowledge(user, revision):
-        # A racing request may have recorded it since the look-up above: that is not a refusal.
-        existing = Acknowledgement.objects.filter(user=user, revision=revision).first()
-        if existing:
-            return existing, False
-        raise PermissionDenied(_("This revision does not ask you for an acknowledgement."))
-    with transaction.atomic():
-        ack, created = Acknowledgement.objects.get_or_create(
-            user=user,
-            revision=revision,
-            defaults={
-                # The time is the database's (acknowledged_at's default and trigger).
-                "content_sha256": revision.content_sha256,
-                "ip_address": client_ip(request),
-                "user_agent": audit.user_agent(request),
-            },
-        )
-        if created:
-            audit.record(
-                AuditAction.REVISION_ACKNOWLEDGED,
-                actor=user,
-                target=revision,
-                request=request,
-                data={"sha256": revision.content_sha256, "acknowledgement": ack.pk},
-            )
-            # The reminders asking for it now read as done, and leave the badge.
-            mark_task_done([user.pk], tasks.ack_task(revision.pk))
-    return ack, created
+    raise PermissionDenied(_("This revision does not ask you for an acknowledgement."))
 
 
 def last_acknowledged_before(user: User, revision: PolicyRevision) -> Acknowledgement | None:
@@ -378,6 +462,32 @@ def people_status(
         .select_related("section")
         .annotate(acknowledged_at=Subquery(acknowledged_at))
         .order_by("section__sort_order", "section__code", "username")
+    )
+
+
+def people_pages(
+    people: QuerySet[User],
+    departments: list[DepartmentStatus],
+    per_page: int,
+    section: Department | None = None,
+    state: str | None = None,
+) -> GroupedPaginator:
+    """Pages of people_status() filtered by `section` and `state` ("done", "pending" or
+    None), counted from today's per-section figures (status_by_department(), of the same
+    viewer and revision) instead of a count and a sort over every person in scope. In
+    people_status()'s order: section by section, then by user name."""
+    rows = sorted(
+        (row for department in departments for row in department.sections),
+        key=lambda row: (row.section.sort_order, row.section.code),
+    )
+    listed = {"done": "done", "pending": "pending"}.get(state or "", "total")
+    groups = [
+        (row.section.pk, getattr(row, listed))
+        for row in rows
+        if section is None or row.section.pk == section.pk
+    ]
+    return GroupedPaginator(
+        people, groups, per_page, group_field="section_id", order_by=["username"]
     )
 
 

@@ -44,7 +44,8 @@ ACK_BODY = gettext_noop(
 
 
 def ack_task(revision_id):
-    """The task key of acknowledging a revision (services.acknowledge marks it done)."""
+    """The task key of acknowledging a revision. An acknowledgement marks it done: the
+    trigger of models.Acknowledgement writes the same key in SQL."""
     return f"ack:revision:{revision_id}"
 
 

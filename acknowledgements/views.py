@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +11,6 @@ from django.views.decorators.http import require_POST
 from isms.decorators import allowed_if
 from isms.exceptions import WorkflowError
 from isms.exports import cell_datetime, export_response
-from isms.models import PolicyRevision
 from isms.policy_diff import readable_diff
 
 from . import access
@@ -38,25 +38,23 @@ def my_acknowledgements(request):
 @login_required
 def read_and_acknowledge(request, revision_id):
     """Read a revision that awaits you, with what changed since the one you last
-    acknowledged, and confirm it."""
-    revision = get_object_or_404(
-        PolicyRevision.objects.select_related("document", "campaign"), pk=revision_id
-    )
-    existing = Acknowledgement.objects.filter(user=request.user, revision=revision).first()
-    if existing:
-        return redirect("ack-receipt", pk=existing.pk)
-    # The page exists only for those it asks (404 otherwise, as for a revision that does
-    # not exist); acknowledge() decides again for callers without a page (the API).
-    if not acks.must_acknowledge(request.user, revision):
-        raise Http404
+    acknowledged, and confirm it. The page exists only for those it asks: 404 otherwise,
+    as for a revision that does not exist."""
     if request.method == "POST":
         try:
-            ack, _created = acks.acknowledge(request.user, revision, request=request)
-        except WorkflowError as error:
-            messages.error(request, " ".join(error.messages))
-            return redirect("my-acknowledgements")
-        messages.success(request, _("Thank you. Your acknowledgement has been recorded."))
+            ack, created = acks.acknowledge(request.user, revision_id, request=request)
+        except (PermissionDenied, WorkflowError):
+            raise Http404 from None
+        if created:
+            messages.success(request, _("Thank you. Your acknowledgement has been recorded."))
         return redirect("ack-receipt", pk=ack.pk)
+    revision = acks.revision_to_acknowledge(request.user, revision_id, with_body=True)
+    if revision is None:
+        raise Http404
+    if revision.acknowledgement_id is not None:
+        return redirect("ack-receipt", pk=revision.acknowledgement_id)
+    if not revision.asks:
+        raise Http404
     previous = acks.last_acknowledged_before(request.user, revision)
     return render(
         request,
@@ -99,6 +97,9 @@ def _campaign_for(request, revision_id):
     return get_object_or_404(access.campaigns_visible_to(request.user), revision_id=revision_id)
 
 
+PEOPLE_PER_PAGE = 50
+
+
 @allowed_if(access.can_follow_status)
 def campaign_status(request, revision_id):
     """Who has and has not acknowledged, per section, within the viewer's departments."""
@@ -116,7 +117,6 @@ def campaign_status(request, revision_id):
     section, state = chosen.get("section"), chosen.get("state") or None
     if request.GET.get("export") == "csv":
         return _status_csv(revision, people)
-    page = Paginator(people, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     # The counts as they stood at the end of a past day, with that day's staff.
@@ -124,8 +124,13 @@ def campaign_status(request, revision_id):
     on = on_form.cleaned_data.get("on") if on_form.is_valid() else None
     if on is not None and on < timezone.localdate():
         departments = acks.status_on(revision, request.user, on)
+        pages = Paginator(people, PEOPLE_PER_PAGE)
     else:
         on, departments = None, acks.status_by_department(revision, request.user)
+        # Today's counts already say how many people each section lists: no count, and
+        # no sort of the whole city for one page.
+        pages = acks.people_pages(people, departments, PEOPLE_PER_PAGE, section, state)
+    page = pages.get_page(request.GET.get("page"))
     return render(
         request,
         "acknowledgements/campaign_status.html",

@@ -17,7 +17,6 @@ from django.db.models import F, Q, QuerySet
 from isms.models import Department, DepartmentAncestor, DepartmentKind, User, subtree_ids
 from isms.roles import (
     AnyUser,
-    cached,
     departments_granted,
     is_programme_office,
     reads_citywide,
@@ -131,9 +130,10 @@ def acts_for_department(user: AnyUser, department: Department) -> bool:
 def uses_audits(user: AnyUser) -> bool:
     if not user.is_authenticated:
         return False
-    return cached(
-        user, "uses_audits", lambda: runs_cycles(user) or answering_departments(user).exists()
-    )
+    # answering_departments() holds a unit exactly when the person has a departmental
+    # role (a head's department, a chief's section): the roles read once per request say
+    # so without running it.
+    return runs_cycles(user) or user.has_departmental_role()
 
 
 def manages_policy_backlog(user: AnyUser) -> bool:

@@ -206,8 +206,10 @@ def departments_managed(user: AnyUser, codename: str = "manage_assets") -> Query
 
 
 def oversees_any_department(user: AnyUser) -> bool:
-    """Cached for the request: the navigation, the view's guard and the queryset all ask."""
-    return cached(user, "oversees_any_department", lambda: departments_overseen(user).exists())
+    """Whether departments_overseen() holds any unit, from the person's roles (read once
+    per request) rather than a query: a departmental role is what grants view_compliance
+    (sync_department_permissions), and the citywide readers see every unit."""
+    return user.is_authenticated and (reads_citywide(user) or user.has_departmental_role())
 
 
 def can_manage_policy(user: AnyUser) -> bool:
@@ -241,11 +243,9 @@ def departments_headed(user: AnyUser) -> QuerySet[Department]:
 def can_see_dashboard(user: AnyUser) -> bool:
     """The dashboard: the citywide readers for the whole city, a department head for their
     department. A section chief follows their one section on the status pages instead.
-    Cached for the request: the navigation and the view's guard both ask."""
-    return user.is_authenticated and cached(
-        user,
-        "can_see_dashboard",
-        lambda: reads_citywide(user) or departments_headed(user).exists(),
+    From the roles read once per request."""
+    return user.is_authenticated and (
+        reads_citywide(user) or user.has_departmental_role(Role.DEPARTMENT_HEAD)
     )
 
 

@@ -74,8 +74,15 @@ def test_a_superseded_revision_cannot_be_acknowledged(documents, people):
 
 
 def test_a_revision_outside_the_persons_audience_cannot_be_acknowledged(documents, people):
-    with pytest.raises(PermissionDenied):
+    # A document the person may not read is no such revision to them, not a refusal that
+    # would tell them it exists.
+    with pytest.raises(acks.NoSuchRevision):
         acks.acknowledge(people["other_staff"], documents["procedure"].current_revision())
+
+
+def test_a_revision_the_person_reads_but_is_not_asked_for_is_refused(documents, people):
+    with pytest.raises(PermissionDenied):
+        acks.acknowledge(people["auditor"], documents["procedure"].current_revision())
 
 
 def test_the_pending_list_shows_what_concerns_the_person(documents, people):

@@ -194,7 +194,12 @@ def test_the_record_guards_are_there_after_the_split_and_refuse_as_before(old_da
 
     migrate(latest())
 
-    after = user_triggers("acknowledgements_acknowledgement")
+    # The guards, beside the later trigger that marks the reminders done (issue 13).
+    after = [
+        name
+        for name in user_triggers("acknowledgements_acknowledgement")
+        if "completes_reminders" not in name
+    ]
     assert [name.rsplit("_", 1)[0] for name in after] == [name.rsplit("_", 1)[0] for name in before]
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = ANY(%s)", [before])

@@ -27,6 +27,7 @@ PUBLIC_CORE_MODULES = {
     "isms.imports",
     "isms.models",
     "isms.notify",
+    "isms.paging",
     "isms.pickers",
     "isms.policy_diff",
     "isms.portal",

@@ -53,9 +53,10 @@ class Notification(models.Model):
                 condition=Q(read_at__isnull=True, done_at__isnull=True),
                 name="notification_unread_idx",
             ),
-            # Serves marking a task's notifications done when the task is.
+            # Serves marking a task's notifications done when the task is: of everyone
+            # asked, or of one person (an acknowledgement), without reading the others'.
             models.Index(
-                fields=["task_key"],
+                fields=["task_key", "recipient"],
                 condition=Q(done_at__isnull=True) & ~Q(task_key=""),
                 name="notification_open_task_idx",
             ),

@@ -358,20 +358,29 @@ class User(AbstractUser):
             )
 
     @property
-    def global_roles(self):
-        """Roles that apply to the whole city, cached for the request (isms.memo)."""
-        return cached(self, "global_roles", self._load_global_roles)
+    def held_roles(self):
+        """Every role the person holds, citywide or on a department, as a set of role values:
+        one query per request (isms.memo), which the navigation, the views' guards and the
+        querysets all read instead of asking the database each."""
+        return cached(self, "held_roles", self._load_held_roles)
 
-    def _load_global_roles(self):
-        roles = set(
-            self.role_assignments.filter(role__in=GLOBAL_ROLES).values_list("role", flat=True)
-        )
+    def _load_held_roles(self):
+        roles = set(self.role_assignments.values_list("role", flat=True).distinct())
         if self.is_superuser:
             roles.add(Role.PROGRAMME_ADMIN)
-        return roles
+        return frozenset(roles)
+
+    @property
+    def global_roles(self):
+        """Roles that apply to the whole city."""
+        return self.held_roles & set(GLOBAL_ROLES)
 
     def has_global_role(self, *roles):
         return self.is_authenticated and bool(self.global_roles & set(roles))
+
+    def has_departmental_role(self, *roles):
+        """Holds one of `roles` (all departmental ones when none is named) on some unit."""
+        return self.is_authenticated and bool(self.held_roles & set(roles or DEPARTMENTAL_ROLES))
 
 
 class RoleAssignment(models.Model):
