@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     F,
@@ -19,6 +20,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -235,24 +237,55 @@ def revision_to_acknowledge(
     - `acknowledgement_id`: their acknowledgement of it, if they gave it already.
 
     The body, a long text, and the campaign are read only for the page that shows them."""
-    revisions = PolicyRevision.objects.select_related("document")
+    revisions = PolicyRevision.objects.select_related("document").order_by()
     if with_body:
         revisions = revisions.select_related("campaign")
     else:
         revisions = revisions.defer("body")
     if user.is_authenticated and user.section_id and user.is_active:
-        asking = AcknowledgementCampaign.objects.filter(
-            revision_id=OuterRef("pk"), revision__status=RevisionStatus.PUBLISHED
-        ).filter(in_audience_q(user))
-        acknowledged = Acknowledgement.objects.filter(user=user, revision_id=OuterRef("pk"))
         revisions = revisions.annotate(
-            asks=Exists(asking), acknowledgement_id=Subquery(acknowledged.values("pk")[:1])
+            asks=RawSQL(_ASKS_SQL, [user.section_id], output_field=BooleanField()),
+            acknowledgement_id=RawSQL(_ACKNOWLEDGEMENT_SQL, [user.pk], output_field=IntegerField()),
         )
     else:
         revisions = revisions.annotate(
             asks=Value(False), acknowledgement_id=Value(None, output_field=IntegerField())
         )
     return revisions.filter(pk=revision_id).first()
+
+
+# revision_to_acknowledge()'s decision in plain SQL: the portal's busiest read, where the ORM
+# spent more time building the query than the database running it. It states
+# pending_campaigns() for one revision (a campaign, a published revision, a document whose
+# audience is the whole staff or names a unit at or above the person's), and
+# tests/test_hot_paths.py checks that the two agree for every persona and revision.
+# "isms_policyrevision" and "isms_policydocument" are the outer query's own tables.
+_ASKS_SQL = f"""
+    isms_policyrevision.status = '{RevisionStatus.PUBLISHED.value}'
+    AND EXISTS (
+        SELECT 1 FROM {AcknowledgementCampaign._meta.db_table} campaign
+        WHERE campaign.revision_id = isms_policyrevision.id
+    )
+    AND (
+        isms_policydocument.audience IN ('{Audience.PUBLIC.value}', '{Audience.ALL_STAFF.value}')
+        OR (
+            isms_policydocument.audience = '{Audience.DEPARTMENTS.value}'
+            AND EXISTS (
+                SELECT 1
+                FROM {PolicyDocument.audience_departments.through._meta.db_table} named
+                JOIN {DepartmentAncestor._meta.db_table} above
+                  ON above.ancestor_id = named.department_id
+                WHERE named.policydocument_id = isms_policydocument.id
+                  AND above.unit_id = %s
+            )
+        )
+    )
+"""
+# At most one row: one acknowledgement per person and revision (the unique constraint).
+_ACKNOWLEDGEMENT_SQL = f"""
+    SELECT ack.id FROM {Acknowledgement._meta.db_table} ack
+    WHERE ack.revision_id = isms_policyrevision.id AND ack.user_id = %s
+"""
 
 
 def acknowledge(
@@ -436,7 +469,7 @@ def status_on(
 def _grouped(counts: dict[int, Any]) -> list[DepartmentStatus]:
     """Per-section counts ({section id: {"total", "done"}}) grouped by department, in the
     city's order."""
-    sections = Department.objects.filter(pk__in=counts).select_related("parent__parent")
+    sections = Department.objects.filter(pk__in=counts).select_related("parent")
     grouped: dict[int | None, DepartmentStatus] = {}
     # Department-level units (a head's own office) first, then sections in the city's order.
     for section in sorted(

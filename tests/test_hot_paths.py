@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from acknowledgements import services as acks
 from acknowledgements.models import Acknowledgement
-from isms.models import AuditEvent, Notification, User
+from isms.models import AuditEvent, Notification, PolicyRevision, User
 from isms.tokens import issue_token
 
 from .conftest import ROLES
@@ -119,6 +119,22 @@ def test_the_service_answers_an_id_as_it_answers_the_revision(standard, people):
 def test_an_id_that_does_not_exist_is_no_such_revision(people, db):
     with pytest.raises(acks.NoSuchRevision):
         acks.acknowledge(people["staff"], 999999)
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"] + ["other_staff"])
+def test_the_one_read_decides_as_the_pending_list_for_every_revision(documents, people, role):
+    """revision_to_acknowledge() writes the audience decision in SQL of its own: it must
+    agree with pending_campaigns() (the ORM's) for every person and every revision."""
+    from isms import policy_actions
+
+    person = people[role]
+    acks.acknowledge(people["staff"], documents["standard"].current_revision())
+    policy_actions.create_draft(documents["standard"], by=people["admin"])
+    for revision in PolicyRevision.objects.all():
+        found = acks.revision_to_acknowledge(person, revision.pk)
+        acknowledged = Acknowledgement.objects.filter(user=person, revision=revision).exists()
+        assert found.asks == (acks.must_acknowledge(person, revision) or acknowledged), revision
+        assert (found.acknowledgement_id is not None) == acknowledged
 
 
 # --- the menu: the person's roles read once -----------------------------------------------
