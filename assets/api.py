@@ -12,7 +12,7 @@ from isms.pickers import PersonRelatedField
 
 from . import services, transfer
 from .access import visible_assets, visible_history
-from .filters import AssetFilter
+from .filters import AssetFilter, above_public
 from .models import Asset, AssetChange, Axis, ClassificationLevel, NetworkTier
 from .tier_rules import rules_broken_by
 
@@ -95,7 +95,7 @@ class AssetViewSet(
 
     def get_queryset(self):
         return (
-            visible_assets(self.request.user)
+            visible_assets(self.request.user, public=not above_public(self.request.query_params))
             .select_related(
                 "section", "tier", "confidentiality", "integrity", "availability", "custodian"
             )

@@ -7,11 +7,26 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from isms.forms import QuickSelect
 from isms.models import Department
 
 from . import reviews
+from .access import PUBLIC_RANK
 from .models import Asset, AssetKind, AssetStatus, Axis, ClassificationLevel, NetworkTier
 from .tier_rules import RULES
+
+
+def above_public(params) -> bool:
+    """Whether the register's query string keeps only assets above the public level: every
+    confidentiality level of the code it asks for, in any scheme, ranks higher (then
+    access.visible_assets(public=False) applies)."""
+    code = params.get("confidentiality")
+    if not code:
+        return False
+    # Matched here rather than in SQL: the value is whatever the query string holds.
+    levels = ClassificationLevel.objects.filter(axis=Axis.CONFIDENTIALITY)
+    ranks = [rank for level_code, rank in levels.values_list("code", "rank") if level_code == code]
+    return bool(ranks) and min(ranks) > PUBLIC_RANK
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -41,6 +56,7 @@ class AssetFilter(django_filters.FilterSet):
         queryset=Department.objects.all(),
         method="in_department",
         to_field_name="code",
+        widget=QuickSelect,  # the city's hundreds of units
     )
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=AssetKind.choices)
     tier = django_filters.ModelChoiceFilter(

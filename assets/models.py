@@ -290,6 +290,14 @@ class Asset(models.Model):
             models.Index(fields=["confidentiality_rank", "name", "id"], name="asset_rank_name_idx"),
             # Serves "review due" per section.
             models.Index(fields=["section", "last_reviewed_on"], name="asset_review_idx"),
+            # Holds every column of a staff member's visibility filter (public, or their
+            # sections, or kept by them) and the confidentiality filter, so the register's
+            # count reads this small index alone instead of the whole table
+            # (bench/asset_register.py).
+            models.Index(
+                fields=["confidentiality_rank", "section", "custodian", "confidentiality"],
+                name="asset_visibility_idx",
+            ),
         ]
         triggers = [
             dbguards.Trigger(

@@ -14,7 +14,7 @@ from isms.pickers import picker_results
 
 from . import reviews, services, transfer
 from .access import can_edit, can_manage_any, visible_assets, visible_history
-from .filters import AssetFilter
+from .filters import AssetFilter, above_public
 from .forms import AssetForm, ImportForm, RelationForm, ReviewForm
 from .models import Asset, AssetRelation
 from .tier_rules import RULES, rules_broken_by
@@ -23,7 +23,8 @@ LIST_RELATED = ("section__parent", "confidentiality", "integrity", "availability
 
 
 def _filtered(request):
-    base = visible_assets(request.user).select_related(*LIST_RELATED)
+    base = visible_assets(request.user, public=not above_public(request.GET))
+    base = base.select_related(*LIST_RELATED)
     return AssetFilter(request.GET or None, queryset=base, request=request)
 
 

@@ -325,24 +325,23 @@ def _mail_one_by_one(claims: list[_Claimed], run: uuid.UUID) -> set[int]:
     mailer = get_connection()
     try:
         mailer.open()
-        with _stamps_without_waiting_for_the_disk():
-            for claim in claims:
-                mail = EmailMessage(
-                    subject=claim.title,
-                    body=f"{claim.body}\n\n{base_url}{claim.path}",
-                    to=[claim.message.recipient.email],
-                )
-                try:
-                    mailer.send_messages([mail])
-                except smtplib.SMTPRecipientsRefused:
-                    # This address only: the others still go out; this one is tried again
-                    # by the next run.
-                    logger.warning("mail server refused %s; left for the next run", mail.to[0])
-                    SentReminder.objects.filter(pk=claim.pk, run=run).update(run=None)
-                    refused.add(claim.pk)
-                    continue
-                if not _stamp_sent(claim.pk, run):
-                    raise RuntimeError(f"reminder claim {claim.pk} was taken from run {run}")
+        for claim in claims:
+            mail = EmailMessage(
+                subject=claim.title,
+                body=f"{claim.body}\n\n{base_url}{claim.path}",
+                to=[claim.message.recipient.email],
+            )
+            try:
+                mailer.send_messages([mail])
+            except smtplib.SMTPRecipientsRefused:
+                # This address only: the others still go out; this one is tried again
+                # by the next run.
+                logger.warning("mail server refused %s; left for the next run", mail.to[0])
+                SentReminder.objects.filter(pk=claim.pk, run=run).update(run=None)
+                refused.add(claim.pk)
+                continue
+            if not _stamp_sent(claim.pk, run):
+                raise RuntimeError(f"reminder claim {claim.pk} was taken from run {run}")
     except Exception:
         given_back = SentReminder.objects.filter(run=run, sent_at__isnull=True).update(run=None)
         logger.warning(
@@ -354,31 +353,6 @@ def _mail_one_by_one(claims: list[_Claimed], run: uuid.UUID) -> set[int]:
     finally:
         mailer.close()
     return refused
-
-
-@contextmanager
-def _stamps_without_waiting_for_the_disk() -> Iterator[None]:
-    """Each stamp is a transaction of its own; on PostgreSQL its COMMIT would wait for the
-    disk (fsync), and 50,000 of them made most of a city-wide sweep's time
-    (bench/reminder_sweep.py). Without that wait a stamp is as visible to every other run
-    the moment it commits, so a killed worker still sends nothing twice beyond the mail in
-    flight; only a crash of the database server itself could lose the last fraction of a
-    second of stamps, whose mails the next run would then send again."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
-        except DatabaseError:
-            # The connection broke (the error being raised says why); a new one starts
-            # with the server's setting.
-            logger.warning("could not reset synchronous_commit; the connection is lost")
 
 
 def enqueue(task: Task, *args: object) -> None:

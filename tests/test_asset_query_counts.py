@@ -245,3 +245,38 @@ def test_the_asset_page_runs_the_same_queries_for_few_and_many_relations_and_cha
     visible = visible_assets(people[role]).exclude(pk=hub.pk)
     assert linked == {f"/assets/{pk}/" for pk in visible.values_list("pk", flat=True)}
     assert len(linked) == seen_by(role, SMALL + 300) - 1
+
+
+@pytest.mark.parametrize("role", ["chief", "auditor"])
+def test_the_register_filtered_above_public_counts_the_same_and_runs_the_same_queries(
+    as_role, api_as, fill, people, role, django_assert_max_num_queries
+):
+    """?confidentiality=2 leaves the public branch out of the person's filter
+    (visible_assets(public=False)): the same assets as the full filter, and one query more
+    than the unfiltered register (the level's rank), for 10 assets as for 1,500."""
+    client, api = as_role(role), api_as(role)
+    fill(SMALL)
+    client.get("/assets/?confidentiality=2")
+    api.get("/api/assets/?confidentiality=2")
+    counts = []
+    for n in (SMALL, LARGE):
+        fill(n)
+        expected = visible_assets(people[role]).filter(confidentiality__code="2").count()
+        assert expected == (n * 8 // 10 if role == "auditor" else n * 4 // 10)
+        response, page_queries = measure(
+            lambda: client.get("/assets/?confidentiality=2"),
+            LIST_PAGE_QUERIES + 1,
+            django_assert_max_num_queries,
+        )
+        assert response.context["page"].paginator.count == expected
+        listed, api_queries = measure(
+            lambda: api.get("/api/assets/?confidentiality=2"),
+            LIST_API_QUERIES + 1,
+            django_assert_max_num_queries,
+        )
+        assert listed.json()["count"] == expected
+        counts.append((page_queries, api_queries))
+    assert counts[0] == counts[1]
+    own = visible_assets(people[role], public=False).filter(confidentiality_rank__gt=1)
+    everything = visible_assets(people[role]).filter(confidentiality_rank__gt=1)
+    assert set(own.values_list("pk", flat=True)) == set(everything.values_list("pk", flat=True))

@@ -261,3 +261,35 @@ def test_a_page_beyond_the_last_shows_the_last_page(as_role, standard, crowd):
 
     assert last.status_code == 200
     assert last.context["page"].number == last.context["page"].paginator.num_pages
+
+
+# --- the register's unit filter draws its own options --------------------------------------
+
+
+@pytest.mark.parametrize("value", ["c", "y", None])
+def test_the_quick_select_writes_what_djangos_select_writes(value):
+    from django import forms
+
+    from isms.forms import QuickSelect
+
+    choices = [
+        ("", "---------"),
+        ("a&b", "A <b>"),
+        ("c", "総務部"),
+        ("G", [("x", "X"), ("y", "Y")]),
+    ]
+    attrs = {"id": "id_department", "required": True}
+
+    django_html = forms.Select(choices=choices).render("department", value, attrs)
+    quick_html = QuickSelect(choices=choices).render("department", value, attrs)
+
+    assert quick_html == "".join(line.strip() for line in django_html.splitlines())
+    assert quick_html.count(" selected") == 1
+
+
+def test_the_register_offers_every_unit_in_its_filter(as_role, org):
+    dom = page(as_role("chief").get("/assets/"))
+    select = dom.find("select", name="department")
+
+    codes = {option.attrs["value"] for option in select.find_all("option")}
+    assert {"joho", "somu", "kyoiku"} <= codes

@@ -320,9 +320,7 @@ def test_the_sweep_runs_a_fixed_number_of_queries_within_a_batch(org, deadline, 
     User.objects.filter(username__startswith="crowd-").update(
         email=Concat("username", Value("@city.example.jp"))
     )
-    # 45: the claims, notifications and digests, and per batch mailed the SET and RESET
-    # that let the stamps commit without waiting for the disk (isms.notify).
-    with queries_besides_mail_stamps(45) as stamps:
+    with queries_besides_mail_stamps(40) as stamps:
         sent = remind_acknowledgements(today=deadline + days(10))  # reminders and digests
     assert sent == 2 * (crowd + len(SOMU)) + (len(EVERYONE) - len(SOMU)) + 3
     assert len(mailoutbox) == sent == len(stamps)
