@@ -91,7 +91,15 @@ def use_in_process(env, *, allowed_hosts=None, setup=False):
     """Let this process use the portal's models on the benchmark's database: the settings
     of `env` (without Redis), the repository as working directory and on sys.path, and
     django.setup() if `setup`."""
-    for key in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS", "LOG_LEVEL", "EMAIL_URL"):
+    for key in (
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "HTTPS",
+        "LOG_LEVEL",
+        "EMAIL_URL",
+        "MFA_ENABLED",
+    ):
         if key in env:
             os.environ[key] = env[key]
     if allowed_hosts:
@@ -219,3 +227,35 @@ def wait_until_up(base_url, process, timeout=60):
             pass
         time.sleep(0.25)
     raise RuntimeError(f"gunicorn did not answer /healthz within {timeout} s")
+
+
+def build_departments(body, departments, sections_per_department, batch_size=5000):
+    """`departments` departments (bu01, 第1部, …) under `body`, each with
+    `sections_per_department` sections (bu01-ka01, 第1部第1課, …), in bulk: (departments,
+    sections), the sections in the departments' order."""
+    from isms.models import Department
+
+    made = Department.objects.bulk_create(
+        (
+            Department(
+                code=f"bu{d:02d}", name=f"第{d}部", kind="department", parent=body, sort_order=d
+            )
+            for d in range(1, departments + 1)
+        ),
+        batch_size=batch_size,
+    )
+    sections = Department.objects.bulk_create(
+        (
+            Department(
+                code=f"bu{d:02d}-ka{s:02d}",
+                name=f"第{d}部第{s}課",
+                kind="section",
+                parent=department,
+                sort_order=s,
+            )
+            for d, department in enumerate(made, 1)
+            for s in range(1, sections_per_department + 1)
+        ),
+        batch_size=batch_size,
+    )
+    return made, sections

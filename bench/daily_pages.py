@@ -40,6 +40,7 @@ from common import (
     PYTHON,
     ROOT,
     add_database_arguments,
+    build_departments,
     drop_database,
     migrate,
     portal_env,
@@ -112,29 +113,7 @@ def populate(args):
 
     rng = random.Random(20261207)
     body = Department.objects.create(code="mayor", name="市長事務部局", kind="body")
-    departments = Department.objects.bulk_create(
-        (
-            Department(
-                code=f"bu{d:02d}", name=f"第{d}部", kind="department", parent=body, sort_order=d
-            )
-            for d in range(1, args.departments + 1)
-        ),
-        batch_size=BATCH,
-    )
-    sections = Department.objects.bulk_create(
-        (
-            Department(
-                code=f"bu{d:02d}-ka{s:02d}",
-                name=f"第{d}部第{s}課",
-                kind="section",
-                parent=department,
-                sort_order=s,
-            )
-            for d, department in enumerate(departments, 1)
-            for s in range(1, args.sections + 1)
-        ),
-        batch_size=BATCH,
-    )
+    departments, sections = build_departments(body, args.departments, args.sections, BATCH)
     head_department = departments[len(departments) // 2]
     # The CISO's office sits in the first section, as 情報政策課 does in the demo.
     office = sections[0]

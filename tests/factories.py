@@ -61,3 +61,35 @@ class PublishedRevisionFactory(factory.django.DjangoModelFactory):
     is_material = True
     published_at = factory.LazyFunction(timezone.now)
     content_sha256 = factory.LazyAttribute(lambda r: "0" * 64)
+
+
+# --- crowds, for the tests that a page's queries do not grow with the staff -------------
+
+
+def add_staff(org, count):
+    """`count` extra members of staff spread over four sections, every other one without a
+    usable password (add_acknowledgements() has a third of them acknowledge)."""
+    sections = [org["joho"], org["somuka"], org["gakko"], org["kansa"]]
+    return User.objects.bulk_create(
+        User(
+            username=f"extra{n:04d}",
+            section=sections[n % len(sections)],
+            password=password_hash() if n % 2 else make_password(None),
+        )
+        for n in range(count)
+    )
+
+
+def add_acknowledgements(users, revision):
+    """Every third of `users` acknowledged `revision`, at its publication."""
+    from acknowledgements.models import Acknowledgement
+
+    Acknowledgement.objects.bulk_create(
+        Acknowledgement(
+            user=user,
+            revision=revision,
+            content_sha256=revision.content_sha256,
+            acknowledged_at=revision.published_at,
+        )
+        for user in users[::3]
+    )

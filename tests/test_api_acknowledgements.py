@@ -1,14 +1,12 @@
 """Acknowledging policy revisions through the API, and following who still has to."""
 
 import pytest
-from django.contrib.auth.hashers import make_password
 
 from acknowledgements.models import Acknowledgement
 from isms import policy_actions
-from isms.models import User
 
 from .conftest import publish
-from .factories import password_hash
+from .factories import add_acknowledgements, add_staff
 
 ACKS = "/api/acknowledgements/"
 PENDING = "/api/acknowledgements/pending/"
@@ -310,31 +308,6 @@ def test_status_of_a_revision_without_a_campaign_is_a_404(api_as, documents):
 
 
 # Query counts do not grow with the number of staff
-
-
-def add_staff(org, count):
-    """`count` extra members of staff spread over four sections, a third of whom acknowledged."""
-    sections = [org["joho"], org["somuka"], org["gakko"], org["kansa"]]
-    return User.objects.bulk_create(
-        User(
-            username=f"extra{n:04d}",
-            section=sections[n % len(sections)],
-            password=password_hash() if n % 2 else make_password(None),
-        )
-        for n in range(count)
-    )
-
-
-def add_acknowledgements(users, revision):
-    Acknowledgement.objects.bulk_create(
-        Acknowledgement(
-            user=user,
-            revision=revision,
-            content_sha256=revision.content_sha256,
-            acknowledged_at=revision.published_at,
-        )
-        for user in users[::3]
-    )
 
 
 # Measured: pending is a count and a page; status is the caller's roles, their scope (twice),

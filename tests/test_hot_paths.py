@@ -7,7 +7,6 @@ The figures at the design size are in bench/ (ack_throughput.py, daily_pages.py)
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from acknowledgements import services as acks
@@ -16,7 +15,7 @@ from isms.models import AuditEvent, Notification, PolicyRevision, User
 from isms.tokens import issue_token
 
 from .conftest import ROLES
-from .factories import password_hash
+from .factories import add_acknowledgements, add_staff
 from .pages import page
 
 # The statements of one acknowledgement, as the database runs them outside a test's own
@@ -190,27 +189,10 @@ def test_a_role_given_during_the_request_shows_its_links_at_once(org, people):
 
 @pytest.fixture
 def crowd(org, standard):
-    """130 extra staff over three sections, every third one having acknowledged: more than
+    """130 extra staff over four sections, every third one having acknowledged: more than
     two pages of fifty, with pages that begin and end inside a section."""
-    sections = [org["joho"], org["somuka"], org["gakko"]]
-    users = User.objects.bulk_create(
-        User(
-            username=f"crowd{i:04d}",
-            display_name=f"職員{i}",
-            section=sections[i % len(sections)],
-            password=password_hash(),
-        )
-        for i in range(130)
-    )
-    Acknowledgement.objects.bulk_create(
-        Acknowledgement(
-            user=user,
-            revision=standard,
-            content_sha256=standard.content_sha256,
-            acknowledged_at=timezone.now(),
-        )
-        for user in users[::3]
-    )
+    users = add_staff(org, 130)
+    add_acknowledgements(users, standard)
     return users
 
 
