@@ -1,5 +1,5 @@
 """What the OpenAPI schema says about errors. drf-spectacular documents the successful
-answers only; the API also answers 400, 401, 403 and 404 with reasons (isms.api.errors), and
+answers only; the API also answers 400, 401, 403, 404 and 415 with reasons (isms.api.errors), and
 clients, like the schema-driven tests, must be able to rely on their shape."""
 
 DETAIL = {
@@ -23,12 +23,17 @@ ERRORS = {
     "404": ("ErrorDetail", "No such object, or one the caller may not see."),
 }
 THROTTLED = ("ErrorDetail", "Too many requests; try again after Retry-After seconds.")
+UNSUPPORTED_MEDIA_TYPE = (
+    "ErrorDetail",
+    "The request body is in a media type this operation does not read (see its requestBody).",
+)
 HTTP_METHODS = {"get", "put", "patch", "post", "delete"}
 
 
 def document_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: every operation may answer 400, 401, 403 and
-    404 with the API's error bodies, and a throttled one 429."""
+    404 with the API's error bodies, one that reads a body 415 (DRF's answer to a media
+    type it has no parser for), and a throttled one 429."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("ErrorDetail", DETAIL)
     schemas.setdefault("ValidationErrors", FIELD_ERRORS)
@@ -38,6 +43,8 @@ def document_error_responses(result, generator, request, public):
                 continue
             responses = operation.setdefault("responses", {})
             errors = dict(ERRORS)
+            if "requestBody" in operation:
+                errors["415"] = UNSUPPORTED_MEDIA_TYPE
             if operation.get("operationId") == "auth_token_create":
                 errors["429"] = THROTTLED
             for code, (component, description) in errors.items():
