@@ -7,8 +7,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from isms.api.fields import IdField, query_params
-from isms.models import PolicyRevision
-from isms.pickers import VisibleChoiceFilter, VisibleRelatedField
+from isms.pickers import VisibleChoiceFilter
 
 from . import access
 from . import services as acks
@@ -24,16 +23,9 @@ class AcknowledgementFilter(django_filters.FilterSet):
 
 
 class AcknowledgementSerializer(serializers.ModelSerializer):
-    # A draft, or a revision of a document the caller may not read, is "no such revision"
-    # exactly like an id that does not exist.
-    revision = VisibleRelatedField(
-        model=PolicyRevision,
-        visible=access.readable_revisions,
-        error_messages={
-            "does_not_exist": "No such revision.",
-            "incorrect_type": "No such revision.",
-        },
-    )
+    """An acknowledgement as the API shows it; what POST takes is AcknowledgeSerializer."""
+
+    revision = serializers.PrimaryKeyRelatedField(read_only=True)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:

@@ -1,6 +1,5 @@
 """The dashboard's acknowledgement chart (isms.portal.register_dashboard_chart)."""
 
-from django.db.models import Count, FilteredRelation, Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -28,20 +27,7 @@ def acknowledgement_rate(request: HttpRequest, scope: DashboardScope) -> ChartDa
     if campaign is None:
         return None
     revision = campaign.revision
-    rows = (
-        services.audience_in_scope(revision, request.user)
-        .filter(section__in=scope.units)
-        .annotate(
-            ack=FilteredRelation(
-                "acknowledgements", condition=Q(acknowledgements__revision=revision)
-            )
-        )
-        .values("section_id")
-        .annotate(total=Count("pk"), done=Count("ack__pk"))
-        .order_by()
-    )
-    counts = {row["section_id"]: {"total": row["total"], "done": row["done"]} for row in rows}
-    chart_rows = scope.rate_rows(counts)
+    chart_rows = scope.rate_rows(services.section_counts(revision, request.user, scope.units))
     return ChartData(
         rows=chart_rows,
         label_heading=_("Department") if scope.citywide else _("Section"),

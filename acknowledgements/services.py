@@ -213,10 +213,6 @@ def give_late_joiners_their_own_deadline(
     return created
 
 
-def must_acknowledge(user: AnyUser, revision: PolicyRevision) -> bool:
-    return pending_campaigns(user).filter(revision=revision).exists()
-
-
 class NoSuchRevision(WorkflowError):
     """The revision does not exist, or the person may not read it: the same answer for both,
     so that nothing tells a draft or another department's document from a wrong number."""
@@ -419,14 +415,16 @@ def audience_in_scope(revision: PolicyRevision, viewer: AnyUser) -> QuerySet[Use
     return revision.document.audience_members().filter(section__in=access.sections_in_scope(viewer))
 
 
-def status_by_department(revision: PolicyRevision, viewer: AnyUser) -> list[DepartmentStatus]:
-    """Per section counts of who has and has not acknowledged, grouped by department.
-
-    Two queries whatever the number of staff: one aggregate over people, one for the
-    sections' names."""
+def section_counts(
+    revision: PolicyRevision, viewer: AnyUser, units: QuerySet[Department] | None = None
+) -> dict[int, dict[str, int]]:
+    """{section id: {"total": n, "done": m}}: the audience in the viewer's scope (and in
+    `units`, if given) and how many of them acknowledged, in one aggregate over people."""
+    people = audience_in_scope(revision, viewer)
+    if units is not None:
+        people = people.filter(section__in=units)
     rows = (
-        audience_in_scope(revision, viewer)
-        .annotate(
+        people.annotate(
             ack=FilteredRelation(
                 "acknowledgements", condition=Q(acknowledgements__revision=revision)
             )
@@ -435,7 +433,15 @@ def status_by_department(revision: PolicyRevision, viewer: AnyUser) -> list[Depa
         .annotate(total=Count("pk"), done=Count("ack__pk"))
         .order_by()
     )
-    return _grouped({row["section_id"]: row for row in rows})
+    return {row["section_id"]: {"total": row["total"], "done": row["done"]} for row in rows}
+
+
+def status_by_department(revision: PolicyRevision, viewer: AnyUser) -> list[DepartmentStatus]:
+    """Per section counts of who has and has not acknowledged, grouped by department.
+
+    Two queries whatever the number of staff: one aggregate over people, one for the
+    sections' names."""
+    return _grouped(section_counts(revision, viewer))
 
 
 def status_on(
@@ -513,7 +519,7 @@ def people_pages(
         (row for department in departments for row in department.sections),
         key=lambda row: (row.section.sort_order, row.section.code),
     )
-    listed = {"done": "done", "pending": "pending"}.get(state or "", "total")
+    listed = state if state in ("done", "pending") else "total"
     groups = [
         (row.section.pk, getattr(row, listed))
         for row in rows

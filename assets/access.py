@@ -18,8 +18,8 @@ from isms.models import Department, User
 from isms.pickers import nameable_for_any
 from isms.roles import (
     AnyUser,
-    cached,
     departments_managed,
+    holds_department_right,
     reads_citywide,
 )
 
@@ -103,9 +103,7 @@ def can_edit(user: AnyUser, asset: Asset) -> bool:
 
 def can_manage_any(user: AnyUser) -> bool:
     """Section chiefs and department heads: they add, classify and import assets."""
-    if not user.is_authenticated:
-        return False
-    return cached(user, "manages_assets", lambda: departments_managed(user).exists())
+    return holds_department_right(user, "manage_assets")
 
 
 def can_use_register(user: AnyUser) -> bool:

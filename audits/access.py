@@ -18,6 +18,7 @@ from isms.models import Department, DepartmentAncestor, DepartmentKind, User, su
 from isms.roles import (
     AnyUser,
     departments_granted,
+    holds_department_right,
     is_programme_office,
     reads_citywide,
 )
@@ -130,10 +131,9 @@ def acts_for_department(user: AnyUser, department: Department) -> bool:
 def uses_audits(user: AnyUser) -> bool:
     if not user.is_authenticated:
         return False
-    # answering_departments() holds a unit exactly when the person has a departmental
-    # role (a head's department, a chief's section): the roles read once per request say
-    # so without running it.
-    return runs_cycles(user) or user.has_departmental_role()
+    # answering_departments() holds a unit exactly when the person holds view_compliance
+    # somewhere: the roles read once per request say so without running it.
+    return runs_cycles(user) or holds_department_right(user, "view_compliance")
 
 
 def manages_policy_backlog(user: AnyUser) -> bool:

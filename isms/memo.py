@@ -1,10 +1,10 @@
-"""Answers about a person that one request asks many times (their citywide roles, whether
-they manage assets, oversee a department, use audits), kept on the user object, which
-lives for one request.
+"""Answers about a person that one request asks many times (the roles they hold, from which
+isms.roles answers whether they manage assets, oversee a department, use audits), kept on
+the user object, which lives for one request.
 
 All of them sit in one dict on the user, so that isms.roles.assign_role(), revoke_role()
 and sync_department_permissions() forget every one of them at once: a role that changes
-takes effect on the same user object at once. Apps use these through isms.roles.
+takes effect on the same user object at once. Apps ask isms.roles, not this module.
 """
 
 from collections.abc import Callable

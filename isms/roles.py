@@ -4,11 +4,9 @@ apps' access.py modules decide with: the named role sets and the predicates belo
 Role assignments change only through assign_role() and revoke_role(): they rewrite the
 person's django-guardian permissions on Department objects from their assignments, so the
 grants can never drift from the assignments, and they write the audit trail. Both forget
-every answer cached on the user object (cached()), so a change takes effect at once.
+every answer cached on the user object (isms.memo: the roles it holds, read once per
+request), so a change takes effect at once.
 """
-
-from collections.abc import Callable
-from typing import TypeVar
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
@@ -17,7 +15,6 @@ from django.http import HttpRequest
 
 from . import audit, second_factor
 from .audit import AuditAction
-from .memo import cached as _cached
 from .memo import forget
 from .models import (
     DEPARTMENTAL_ROLES,
@@ -33,7 +30,6 @@ from .models import (
 )
 from .models.policy import PolicyDocumentQuerySet, PolicyRevisionQuerySet
 
-T = TypeVar("T")
 # request.user: a person, or nobody signed in.
 AnyUser = User | AnonymousUser
 
@@ -66,13 +62,6 @@ def is_programme_office(user: AnyUser) -> bool:
 
 def is_programme_admin(user: AnyUser) -> bool:
     return user.is_authenticated and user.has_global_role(Role.PROGRAMME_ADMIN)
-
-
-def cached(user: AnyUser, key: str, compute: Callable[[], T]) -> T:
-    """compute() once per user object (one request) and key: for the answers that the
-    navigation, a view's guard and its queryset all ask. assign_role(), revoke_role() and
-    sync_department_permissions() forget them all."""
-    return _cached(user, key, compute)
 
 
 @transaction.atomic
@@ -205,11 +194,18 @@ def departments_managed(user: AnyUser, codename: str = "manage_assets") -> Query
     return Department.objects.within(departments_granted(user, codename))
 
 
+def holds_department_right(user: AnyUser, codename: str) -> bool:
+    """Whether departments_granted(user, codename) holds any unit, from the person's roles
+    (read once per request) rather than a query: the rights on departments are those their
+    roles give (DEPARTMENT_PERMISSIONS, written by sync_department_permissions)."""
+    return user.is_authenticated and any(
+        codename in DEPARTMENT_PERMISSIONS.get(role, ()) for role in user.held_roles
+    )
+
+
 def oversees_any_department(user: AnyUser) -> bool:
-    """Whether departments_overseen() holds any unit, from the person's roles (read once
-    per request) rather than a query: a departmental role is what grants view_compliance
-    (sync_department_permissions), and the citywide readers see every unit."""
-    return user.is_authenticated and (reads_citywide(user) or user.has_departmental_role())
+    """Whether departments_overseen() holds any unit: the citywide readers see every unit."""
+    return reads_citywide(user) or holds_department_right(user, "view_compliance")
 
 
 def can_manage_policy(user: AnyUser) -> bool:

@@ -1,7 +1,7 @@
 """A role given or taken away takes effect at once, also on the user object a request has
 already asked about: assign_role() and revoke_role() forget every answer cached on it
-(isms.roles.cached), the asset register's and the audits' as well as the core's
-(issue 9, "Roles and access in one vocabulary")."""
+(isms.memo, which keeps the roles read once per request), the asset register's and the
+audits' as well as the core's (issue 9, "Roles and access in one vocabulary")."""
 
 from assets.access import can_manage_any, visible_assets
 from audits.access import runs_cycles, uses_audits, visible_findings

@@ -379,8 +379,8 @@ class User(AbstractUser):
         return self.is_authenticated and bool(self.global_roles & set(roles))
 
     def has_departmental_role(self, *roles):
-        """Holds one of `roles` (all departmental ones when none is named) on some unit."""
-        return self.is_authenticated and bool(self.held_roles & set(roles or DEPARTMENTAL_ROLES))
+        """Holds one of `roles` on some unit."""
+        return self.is_authenticated and bool(self.held_roles & set(roles))
 
 
 class RoleAssignment(models.Model):
