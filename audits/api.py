@@ -4,14 +4,15 @@ PermissionDenied and ValidationError into 403 and 400."""
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count
-from django.http import FileResponse, Http404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from isms import evidence as evidence_store
 from isms.models import Department
 from isms.pickers import PersonRelatedField, VisibleRelatedField
 
@@ -197,7 +198,9 @@ class FromAnswerSerializer(serializers.Serializer):
 class FindingSerializer(serializers.ModelSerializer):
     cycle = VisibleRelatedField(model=Cycle, visible=access.visible_cycles)
     department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all())
-    addressed_by = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    # The revisions citing the finding on the policy review backlog (isms.review): a field
+    # of its own once, kept for the clients that read it.
+    addressed_by = serializers.SerializerMethodField()
 
     class Meta:
         model = Finding
@@ -220,6 +223,14 @@ class FindingSerializer(serializers.ModelSerializer):
             "closed_at",
         ]
         read_only_fields = ["status", "source_answer", "created_at", "closed_at"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_addressed_by(self, finding: Finding) -> list[int]:
+        # A list's findings come with theirs (FindingViewSet.paginate_queryset).
+        cited = getattr(finding, "cited_revision_ids", None)
+        if cited is None:
+            cited = services.revisions_citing([finding])[finding.pk]
+        return cited
 
 
 class AnswerViewSet(
@@ -324,9 +335,17 @@ class FindingViewSet(
         return (
             access.visible_findings(self.request.user)
             .select_related("department")
-            .prefetch_related("related_assets", "addressed_by")
+            .prefetch_related("related_assets")
             .order_by("-pk")
         )
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            cited = services.revisions_citing(page)
+            for finding in page:
+                finding.cited_revision_ids = cited[finding.pk]
+        return page
 
     def create(self, request, *args, **kwargs):
         # Refuse people who never record findings before reading what they sent.
@@ -435,15 +454,10 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         responses={
             (200, content_type): bytes
-            for content_type in sorted({t for t, _ in services.EVIDENCE_TYPES.values()})
+            for content_type in sorted({t for t, _ in evidence_store.EVIDENCE_TYPES.values()})
         }
     )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         evidence = self.get_object()
-        return FileResponse(
-            evidence.file.open("rb"),
-            as_attachment=True,
-            filename=evidence.original_name,
-            content_type=evidence.content_type,
-        )
+        return evidence_store.download_response(evidence)

@@ -7,14 +7,23 @@ class AuditsConfig(AppConfig):
     verbose_name = _("Audits and self-inspections")
 
     def ready(self):
-        from isms.portal import NavItem, Panel, register_nav, register_revision_panel
+        from isms.portal import NavItem, register_nav
+        from isms.review import ReviewSource, register_source
         from isms.signals import demo_seeded
 
-        from . import demo
-        from .access import uses_audits
-        from .views import addressed_findings_panel
+        from . import access, demo
+        from .services import FINDING_KIND
 
-        register_nav(NavItem(_("Audits"), "audit-cycle-list", uses_audits, order=50))
+        register_nav(NavItem(_("Audits"), "audit-cycle-list", access.uses_audits, order=50))
+        # Findings the auditor flags go to the core's policy review backlog, shown to those
+        # who may read the finding.
+        register_source(
+            ReviewSource(
+                FINDING_KIND,
+                _("Audit finding"),
+                lambda user: access.visible_findings(user).values("pk"),
+            )
+        )
         demo_seeded.connect(demo.seed_demo_audits, dispatch_uid="audits_demo")
 
         from isms.signals import unit_merged
@@ -22,9 +31,6 @@ class AuditsConfig(AppConfig):
         from .services import pass_records_to_successor
 
         unit_merged.connect(pass_records_to_successor, dispatch_uid="audit_records_to_successor")
-        register_revision_panel(
-            Panel("audits/panel_addressed_findings.html", addressed_findings_panel)
-        )
 
         from isms.portal import register_summary_section
 

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from isms.forms import BoundedDateField, DateInput, strict_formfield
-from isms.models import Department, PolicyRevision, RevisionStatus
+from isms.models import Department
 from isms.pickers import PersonField
 
 from .models import ChecklistVersion, Cycle, Finding, Result, Severity
@@ -101,20 +101,6 @@ class CorrectiveActionForm(forms.Form):
 
 class EvidenceForm(forms.Form):
     file = forms.FileField(label=_("Evidence file"))
-
-
-class CiteForm(forms.Form):
-    revision = forms.ModelChoiceField(
-        label=_("Revision"),
-        queryset=PolicyRevision.objects.exclude(
-            status__in=[RevisionStatus.PUBLISHED, RevisionStatus.SUPERSEDED]
-        ).select_related("document"),
-    )
-    findings = forms.ModelMultipleChoiceField(
-        label=_("Findings"),
-        queryset=Finding.objects.filter(needs_policy_review=True),
-        widget=forms.CheckboxSelectMultiple,
-    )
 
 
 RESULT_CHOICES = [("", "—")] + list(Result.choices)

@@ -1,6 +1,6 @@
 """Audits and self-inspections (seed 7 and 8): versioned checklists, cycles per fiscal year,
-answers, findings, corrective actions, evidence, and the link from findings to the policy
-revisions that address them."""
+answers, findings, corrective actions and evidence. A finding that needs a policy change goes
+to the core's policy review backlog (isms.review), where revisions cite it."""
 
 from django.conf import settings
 from django.db import models
@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from isms.models import Department, PolicyRevision
+from isms.models import Department, EvidenceFile
 
 from .owners import check_owner
 
@@ -242,14 +242,9 @@ class Finding(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN
     )
+    # The auditor's choice; while it is set the finding has an item on the core's policy
+    # review backlog (audits.services keeps the two in step).
     needs_policy_review = models.BooleanField(_("needs policy review"), default=False)
-    addressed_by = models.ManyToManyField(
-        PolicyRevision,
-        blank=True,
-        related_name="addressed_findings",
-        verbose_name=_("addressed by revisions"),
-        help_text=_("Policy revisions that change the policy because of this finding."),
-    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -264,7 +259,7 @@ class Finding(models.Model):
         verbose_name = _("finding")
         verbose_name_plural = _("findings")
         indexes = [
-            # Serves the policy review backlog.
+            # The flagged findings by status (the API's and the admin's filters).
             models.Index(fields=["needs_policy_review", "status"], name="finding_backlog_idx"),
             # The finding list's order: the first page without sorting every finding
             # (the CISO's office sees them all).
@@ -318,14 +313,9 @@ class CorrectiveAction(models.Model):
             check_owner(self.owner, self.finding)
 
 
-def evidence_path(instance, filename):
-    # A random name: the original name is kept in the row, never trusted as a path.
-    return f"evidence/{instance.sha256[:2]}/{instance.sha256}-{timezone.now():%Y%m%d%H%M%S%f}"
-
-
-class Evidence(models.Model):
-    """A file that backs an answer or a finding. Served only through a permission-checked
-    view, never from a public URL."""
+class Evidence(EvidenceFile):
+    """A file that backs an answer or a finding, in the core's evidence store. Served only
+    through a permission-checked view, never from a public URL."""
 
     answer = models.ForeignKey(
         Answer, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
@@ -333,15 +323,6 @@ class Evidence(models.Model):
     finding = models.ForeignKey(
         Finding, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
     )
-    file = models.FileField(upload_to=evidence_path, max_length=200)
-    original_name = models.CharField(_("file name"), max_length=200)
-    content_type = models.CharField(_("type"), max_length=100)
-    size = models.PositiveIntegerField(_("size"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
     class Meta:
         ordering = ["-uploaded_at"]
@@ -354,9 +335,6 @@ class Evidence(models.Model):
                 name="evidence_backs_one_record",
             ),
         ]
-
-    def __str__(self):
-        return self.original_name
 
     @property
     def inspection_department_id(self):

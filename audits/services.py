@@ -2,11 +2,9 @@
 change the state, and write the audit trail, in one transaction."""
 
 import datetime
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -14,11 +12,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from isms import audit, second_factor
+from isms import audit, review, second_factor
+from isms import evidence as evidence_store
 from isms.audit import AnyRequest, AuditAction
-from isms.models import Department, PolicyRevision, RevisionStatus, Role, User
+from isms.models import Department, PolicyRevision, ReviewItem, Role, User
 from isms.notify import mark_task_done
-from isms.roles import AnyUser, can_manage_policy
+from isms.roles import AnyUser
 
 from . import access
 from .models import (
@@ -45,6 +44,10 @@ def inspection_task(inspection_id: int) -> str:
 def finding_actions_task(finding_id: int) -> str:
     """Carrying out a finding's corrective actions: done once the finding is closed."""
     return f"finding:{finding_id}:actions"
+
+
+# The findings' kind of item on the core's policy review backlog (isms.review).
+FINDING_KIND = "audits.finding"
 
 
 def check_assigns_auditors(by: AnyUser) -> None:
@@ -269,7 +272,52 @@ def record_finding(
         request=request,
         data={"severity": finding.severity, "department": department.code},
     )
+    if finding.needs_policy_review:
+        _raise_review_item(finding, by=by, request=request)
     return finding
+
+
+def finding_link(finding: Finding) -> str:
+    return f"/audits/findings/{finding.pk}/"
+
+
+def _raise_review_item(finding: Finding, *, by: User, request: AnyRequest | None) -> None:
+    review.raise_item(
+        finding,
+        title=finding.title,
+        link=finding_link(finding),
+        department=finding.department,
+        by=by,
+        request=request,
+    )
+
+
+def revisions_citing(findings: Iterable[Finding]) -> dict[int, list[int]]:
+    """{finding id: [ids of the revisions citing its backlog items]}, in one query."""
+    cited: dict[int, list[int]] = {finding.pk: [] for finding in findings}
+    rows = (
+        PolicyRevision.objects.filter(
+            review_items__source_kind=FINDING_KIND, review_items__source_id__in=list(cited)
+        )
+        .values_list("review_items__source_id", "pk")
+        .order_by("pk")
+        .distinct()
+    )
+    for finding_id, revision_id in rows:
+        cited[finding_id].append(revision_id)
+    return cited
+
+
+def _follow_review_flag(
+    finding: Finding, was_flagged: bool, *, by: User, request: AnyRequest | None
+) -> None:
+    """Keep the backlog in step with the auditor's flag: flagged, the finding is raised (once:
+    an item a revision cited is still there); unflagged, its uncited item goes."""
+    if finding.needs_policy_review and not was_flagged:
+        if not review.items_of(finding).exists():
+            _raise_review_item(finding, by=by, request=request)
+    elif was_flagged and not finding.needs_policy_review:
+        review.withdraw_item(finding, by=by, request=request)
 
 
 @transaction.atomic
@@ -331,6 +379,8 @@ def update_finding(
     if changed:
         finding.full_clean()
         finding.save()
+        if "title" in changed:
+            review.items_of(finding).update(title=finding.title)
         audit.record(
             AuditAction.FINDING_EDITED,
             actor=by,
@@ -338,6 +388,9 @@ def update_finding(
             request=request,
             data={"changes": changed},
         )
+        if "needs_policy_review" in changed:
+            was_flagged = changed["needs_policy_review"][0]
+            _follow_review_flag(finding, was_flagged, by=by, request=request)
     return finding
 
 
@@ -421,78 +474,7 @@ def reopen_finding(
     return finding
 
 
-@transaction.atomic
-def cite_findings(
-    revision: PolicyRevision,
-    findings: Iterable[Finding],
-    *,
-    by: User,
-    request: AnyRequest | None = None,
-) -> PolicyRevision:
-    """A policy revision names the findings it addresses (seed 8: review because of audit
-    results). Only while the revision is being prepared: a published record stays as it was."""
-    if not can_manage_policy(by):
-        raise PermissionDenied(_("Only the CISO's office links revisions to findings."))
-    if revision.status in (RevisionStatus.PUBLISHED, RevisionStatus.SUPERSEDED):
-        raise ValidationError(_("A published revision's citations cannot change."))
-    cited = list(findings)
-    if any(not f.needs_policy_review for f in cited):
-        raise ValidationError(_("Only findings on the policy review backlog can be cited."))
-    for finding in cited:
-        finding.addressed_by.add(revision)
-    audit.record(
-        AuditAction.REVISION_FINDINGS_CITED,
-        actor=by,
-        target=revision,
-        request=request,
-        data={"findings": [f.pk for f in cited]},
-    )
-    return revision
-
-
 # Evidence files --------------------------------------------------------------------------
-
-# Accepted types and the first bytes their content must start with.
-EVIDENCE_TYPES: dict[str, tuple[str, list[bytes] | None]] = {
-    ".pdf": ("application/pdf", [b"%PDF"]),
-    ".png": ("image/png", [b"\x89PNG\r\n\x1a\n"]),
-    ".jpg": ("image/jpeg", [b"\xff\xd8\xff"]),
-    ".jpeg": ("image/jpeg", [b"\xff\xd8\xff"]),
-    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", [b"PK"]),
-    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", [b"PK"]),
-    ".txt": ("text/plain", None),
-    ".csv": ("text/csv", None),
-}
-
-
-def check_evidence_file(uploaded: UploadedFile) -> tuple[str, str]:
-    """(content type, sha256) of an acceptable file, or ValidationError saying why not."""
-    name = (uploaded.name or "").lower()
-    extension = name[name.rfind(".") :] if "." in name else ""
-    if extension not in EVIDENCE_TYPES:
-        raise ValidationError(
-            {"file": _("Accepted files: %(types)s.") % {"types": ", ".join(sorted(EVIDENCE_TYPES))}}
-        )
-    if uploaded.size > settings.EVIDENCE_MAX_BYTES:
-        raise ValidationError(
-            {
-                "file": _("The file is larger than %(size)s MB.")
-                % {"size": settings.EVIDENCE_MAX_BYTES // (1024 * 1024)}
-            }
-        )
-    content_type, signatures = EVIDENCE_TYPES[extension]
-    digest = hashlib.sha256()
-    head = b""
-    for chunk in uploaded.chunks():
-        if not head:
-            head = chunk[:16]
-        digest.update(chunk)
-    uploaded.seek(0)
-    if signatures and not any(head.startswith(s) for s in signatures):
-        raise ValidationError({"file": _("The file's content does not match its type.")})
-    if signatures is None and b"\x00" in head:
-        raise ValidationError({"file": _("The file's content does not match its type.")})
-    return content_type, digest.hexdigest()
 
 
 @transaction.atomic
@@ -515,26 +497,15 @@ def attach_evidence(
         raise TypeError("attach_evidence() needs an answer or a finding")
     if not allowed:
         raise PermissionDenied(_("You cannot add evidence here."))
-    content_type, sha256 = check_evidence_file(uploaded)
-    # Set on every uploaded file; check_evidence_file() compared the size with the limit.
-    assert uploaded.name is not None and uploaded.size is not None
-    evidence = Evidence(
-        answer=answer,
-        finding=finding,
-        original_name=uploaded.name[:200],
-        content_type=content_type,
-        size=uploaded.size,
-        sha256=sha256,
-        uploaded_by=by,
+    evidence = evidence_store.store(
+        Evidence(answer=answer, finding=finding, uploaded_by=by), uploaded
     )
-    evidence.file.save("evidence", uploaded, save=False)
-    evidence.save()
     audit.record(
         AuditAction.EVIDENCE_ATTACHED,
         actor=by,
         target=evidence,
         request=request,
-        data={"sha256": sha256, "size": uploaded.size},
+        data={"sha256": evidence.sha256, "size": evidence.size},
     )
     return evidence
 
@@ -559,7 +530,12 @@ def pass_records_to_successor(
     findings = Finding.objects.filter(department=unit).exclude(status=FindingStatus.CLOSED)
     actions = CorrectiveAction.objects.filter(finding__in=findings).count()
     cycles = set(findings.values_list("cycle_id", flat=True))
+    moved = list(findings.values_list("pk", flat=True))
     moved_findings = findings.update(department=successor)
+    # Their items on the policy review backlog name the department they now belong to.
+    ReviewItem.objects.filter(source_kind=FINDING_KIND, source_id__in=moved).update(
+        department=successor
+    )
     open_inspections = Inspection.objects.filter(department=unit).exclude(
         status=SubmissionStatus.SUBMITTED
     )

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import inspection_views, views
 
@@ -36,5 +37,12 @@ urlpatterns = [
     path("findings/<int:pk>/", views.finding_detail, name="audit-finding"),
     path("findings/<int:pk>/<slug:action>/", views.finding_action, name="audit-finding-action"),
     path("evidence/<int:pk>/", views.evidence_download, name="audit-evidence"),
-    path("policy-review/", views.policy_backlog, name="audit-policy-backlog"),
+    # The backlog moved to the core (/policy-review/), with every kind of item on it.
+    path(
+        "policy-review/",
+        RedirectView.as_view(
+            pattern_name="policy-review-backlog", permanent=True, query_string=True
+        ),
+        name="audit-policy-backlog",
+    ),
 ]

@@ -3,23 +3,24 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from isms import second_factor
+from isms import evidence as evidence_store
+from isms import review, second_factor
 from isms.decorators import allowed_if
 from isms.exports import FORMATS, export_response
-from isms.roles import can_manage_policy, is_programme_office
+from isms.models import PolicyRevision
+from isms.roles import is_programme_office
 
 from . import access, heatmap, reports, services
 from .filters import FindingListFilter
 from .forms import (
     AssignForm,
-    CiteForm,
     CorrectiveActionForm,
     CycleForm,
     EvidenceForm,
@@ -225,7 +226,9 @@ def _finding_page(
             "finding": finding,
             "actions": finding.corrective_actions.select_related("owner"),
             "evidence": finding.evidence.all(),
-            "revisions": finding.addressed_by.select_related("document"),
+            "revisions": PolicyRevision.objects.filter(
+                pk__in=review.items_of(finding).values("cited_by")
+            ).select_related("document"),
             "auditing": auditing,
             "acting": acting and editable,
             "form": form,
@@ -341,12 +344,7 @@ def evidence_download(request, pk):
     evidence = get_object_or_404(Evidence.objects.select_related("answer"), pk=pk)
     if not services.can_download(request.user, evidence):
         raise Http404  # the same answer as for a file that does not exist
-    return FileResponse(
-        evidence.file.open("rb"),
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type,
-    )
+    return evidence_store.download_response(evidence)
 
 
 @allowed_if(access.uses_audits)
@@ -368,52 +366,3 @@ def cycle_report(request, pk):
             "legend": heatmap.legend(),
         },
     )
-
-
-@allowed_if(access.manages_policy_backlog)
-def policy_backlog(request):
-    findings = (
-        Finding.objects.filter(needs_policy_review=True)
-        .select_related("department", "cycle")
-        .prefetch_related("addressed_by__document")
-        .order_by("status", "-created_at")
-    )
-    if not is_programme_office(request.user):
-        findings = findings.filter(pk__in=access.visible_findings(request.user).values("pk"))
-    form = None
-    if can_manage_policy(request.user):
-        form = CiteForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.cite_findings(
-                    form.cleaned_data["revision"],
-                    form.cleaned_data["findings"],
-                    by=request.user,
-                    request=request,
-                )
-                messages.success(request, _("The revision now cites the findings."))
-                return redirect("audit-policy-backlog")
-            except ValidationError as error:
-                _add_errors(form, error)
-    elif request.method == "POST":
-        raise PermissionDenied
-    return render(
-        request,
-        "audits/policy_backlog.html",
-        {
-            "page": Paginator(findings, 50).get_page(request.GET.get("page")),
-            "form": form,
-        },
-    )
-
-
-def addressed_findings_panel(request, revision):
-    """On a revision's page: the audit findings it addresses (seed 8), those the reader may
-    see; nothing for anyone else."""
-    findings = (
-        access.visible_findings(request.user)
-        .filter(addressed_by=revision)
-        .select_related("department", "cycle")
-    )
-    findings = list(findings[:50])
-    return {"findings": findings} if findings else None

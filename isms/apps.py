@@ -24,22 +24,26 @@ class IsmsConfig(AppConfig):
             tasks,  # noqa: F401 - registers the core's jobs, which services queue by name
             tokens,  # noqa: F401 - connects the receivers that revoke API tokens
         )
-        from .portal import NavItem, register_nav
+        from .portal import NavItem, Panel, register_nav, register_revision_panel
+        from .review import reads_backlog
         from .roles import (
             can_manage_policy,
             can_read_audit_trail,
             can_see_dashboard,
             is_programme_admin,
         )
+        from .views.review import revision_panel
 
         register_nav(
             NavItem(_("Basic policy"), "public-policy", lambda user: True, order=5, public=True)
         )
         register_nav(NavItem(_("Policies"), "document-list", lambda user: True, order=10))
         register_nav(NavItem(_("Dashboard"), "dashboard", can_see_dashboard, order=12))
+        register_nav(NavItem(_("Policy review"), "policy-review-backlog", reads_backlog, order=75))
         register_nav(NavItem(_("Manage policy"), "manage-index", can_manage_policy, order=80))
         register_nav(NavItem(_("Audit trail"), "audit-trail", can_read_audit_trail, order=90))
         register_nav(
             NavItem(_("People and organisation"), "personnel-batches", is_programme_admin, order=85)
         )
         register_nav(NavItem(_("API tokens"), "api-tokens", lambda user: True, order=95))
+        register_revision_panel(Panel("review/revision_panel.html", revision_panel))

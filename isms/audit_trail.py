@@ -68,6 +68,29 @@ SENTENCES: dict[str, Any] = {
         "%(actor)s cited audit findings in %(object)s."
     ),
     AuditAction.EVIDENCE_ATTACHED: gettext_lazy("%(actor)s attached evidence to %(object)s."),
+    AuditAction.REVIEW_ITEM_RAISED: gettext_lazy(
+        "%(actor)s put %(object)s on the policy review backlog."
+    ),
+    AuditAction.REVIEW_ITEM_WITHDRAWN: gettext_lazy(
+        "%(actor)s took %(object)s off the policy review backlog."
+    ),
+    AuditAction.REVISION_REVIEW_ITEMS_CITED: gettext_lazy(
+        "%(actor)s cited items of the policy review backlog in %(object)s."
+    ),
+    AuditAction.INCIDENT_REPORTED: gettext_lazy("%(actor)s reported %(object)s."),
+    AuditAction.INCIDENT_TRIAGED: gettext_lazy("%(actor)s triaged %(object)s."),
+    AuditAction.INCIDENT_MOVED: gettext_lazy("%(actor)s moved %(object)s to %(to)s."),
+    AuditAction.INCIDENT_DISMISSED: gettext_lazy(
+        "%(actor)s dismissed %(object)s as a false alarm."
+    ),
+    AuditAction.INCIDENT_REOPENED: gettext_lazy("%(actor)s reopened %(object)s."),
+    AuditAction.INCIDENT_REVIEWED: gettext_lazy(
+        "%(actor)s recorded the post-incident review of %(object)s."
+    ),
+    AuditAction.OBLIGATION_STAGE_CHANGED: gettext_lazy(
+        "%(actor)s marked %(object)s as %(status)s."
+    ),
+    AuditAction.DRILL_RECORDED: gettext_lazy("%(actor)s recorded %(object)s."),
     AuditAction.CAMPAIGN_OPENED: gettext_lazy(
         "%(actor)s asked for acknowledgements in %(object)s, by %(deadline)s."
     ),

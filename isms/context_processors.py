@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from .notify import unread_count
-from .portal import nav_items
+from .portal import header_actions, nav_items
 
 
 @dataclass(frozen=True)
@@ -39,4 +39,17 @@ def navigation(request):
             return 0
         return unread_count(user)
 
-    return {"nav_links": SimpleLazyObject(links), "unread_notifications": SimpleLazyObject(unread)}
+    def actions():
+        if not user.is_authenticated:
+            return []
+        return [
+            NavLink(item.label, reverse(item.url_name), request.path == reverse(item.url_name))
+            for item in header_actions
+            if item.allowed(user)
+        ]
+
+    return {
+        "nav_links": SimpleLazyObject(links),
+        "header_actions": SimpleLazyObject(actions),
+        "unread_notifications": SimpleLazyObject(unread),
+    }

@@ -26,6 +26,7 @@ APPEND_ONLY_TABLES = (
     "acknowledgements_acknowledgement",
     "assets_assetchange",
     "isms_unitchange",
+    "incidents_timelineentry",
 )
 # Published revisions are frozen rather than append-only: drafts still change.
 PROTECTED_TABLES = (*APPEND_ONLY_TABLES, "isms_policyrevision")

@@ -78,3 +78,14 @@ def date_label(date: datetime.date) -> str:
     if (get_language() or "ja").startswith("ja"):
         return to_era(date)
     return date_format(date, "j F Y")
+
+
+def month_label(month: datetime.date) -> str:
+    """A month for a chart or a table: 令和8年4月 in Japanese, April 2026 in English. The
+    era is that of the month's last day, so May 2019 is 令和元年5月."""
+    if (get_language() or "ja").startswith("ja"):
+        last = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - (
+            datetime.timedelta(days=1)
+        )
+        return to_era(last).rsplit("月", 1)[0] + "月"
+    return date_format(month, "F Y")

@@ -18,7 +18,9 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .models import PolicyRevision
+from . import review
+from .models import PolicyRevision, ReviewItem
+from .models.policy import FROZEN_STATUSES
 
 ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
 # PostgreSQL's bigint, the type of every primary key (BigAutoField).
@@ -183,3 +185,43 @@ class PublishForm(forms.Form):
         widget=DateInput(),
         help_text=_("Leave empty for the default period."),
     )
+
+
+class BacklogFilterForm(forms.Form):
+    """The policy review backlog's filters: one kind of item, and the items no revision
+    cites yet."""
+
+    kind = forms.ChoiceField(label=_("Source"), required=False)
+    uncited = forms.BooleanField(label=_("Not yet cited by a revision"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [
+            ("", _("All")),
+            *((kind, source.label) for kind, source in review.sources.items()),
+        ]
+
+
+class CiteForm(forms.Form):
+    """Cite items of the backlog in a revision being prepared. `items` are the items the
+    person may cite; `shown` those offered as check boxes, the page's: the whole backlog
+    would make the form as long as the backlog."""
+
+    revision = forms.ModelChoiceField(
+        label=_("Revision"),
+        queryset=PolicyRevision.objects.exclude(status__in=FROZEN_STATUSES)
+        .select_related("document")
+        .order_by("document__code", "number"),
+        help_text=_("A revision being prepared: a published one is not changed."),
+    )
+    items = forms.ModelMultipleChoiceField(
+        label=_("Items"), queryset=ReviewItem.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, items, shown, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["items"]
+        field.queryset = items
+        field.widget.choices = [
+            (item.pk, f"{review.source_label(item.source_kind)}: {item.title}") for item in shown
+        ]

@@ -27,6 +27,9 @@ class Panel:
 
 
 nav_items: list[NavItem] = []
+# Links kept in view in the header bar on every page, on a phone too (the incident report):
+# allowed(user) decides as for NavItem; shown to signed-in people only.
+header_actions: list[NavItem] = []
 dashboard_panels: list[Panel] = []
 # Sections of the CISO's weekly summary: callables summary(today) -> (title, [line, ...]).
 summary_sections: list[Callable] = []
@@ -38,6 +41,12 @@ def register_nav(item):
     if item not in nav_items:
         nav_items.append(item)
         nav_items.sort(key=lambda i: i.order)
+
+
+def register_header_action(item):
+    if item not in header_actions:
+        header_actions.append(item)
+        header_actions.sort(key=lambda i: i.order)
 
 
 def register_revision_panel(panel):

@@ -14,6 +14,7 @@ from .views import (
     notifications,
     personnel,
     policy,
+    review,
     tokens,
 )
 
@@ -68,6 +69,7 @@ urlpatterns = [
         manage.revision_action,
         name="manage-revision-action",
     ),
+    path("policy-review/", review.backlog, name="policy-review-backlog"),
     path("audit-trail/", home.audit_trail, name="audit-trail"),
     path("imports/<int:pk>/", imports.import_job, name="import-job"),
     path("people/imports/", personnel.batch_list, name="personnel-batches"),
@@ -89,6 +91,7 @@ urlpatterns = [
     path("acknowledgements/", include("acknowledgements.urls")),
     path("assets/", include("assets.urls")),
     path("audits/", include("audits.urls")),
+    path("incidents/", include("incidents.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm),

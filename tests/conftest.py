@@ -31,6 +31,7 @@ from .db_guards import flush_past_the_truncate_guard  # noqa: F401 - fixture (au
 from .factories import PASSWORD
 from .ldap_server import directory, directory_server  # noqa: F401 - fixtures
 from .oidc_server import oidc_provider, oidc_settings  # noqa: F401 - fixtures
+from .s3_server import s3_evidence_store, s3_server  # noqa: F401 - fixtures
 from .shared_data import publish
 from .worker import worker  # noqa: F401 - fixture
 

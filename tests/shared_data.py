@@ -237,7 +237,8 @@ def prepare(item, django_db_blocker):
 def reset_database():
     """Back to the database as migrated: every table emptied (as TransactionTestCase does at
     the end of a transactional test) unless nothing was committed, then the data the
-    migrations load put back (the asset catalogue, the role rules)."""
+    migrations load put back (the asset catalogue, the role rules, the incident categories
+    and reporting obligations)."""
     from django.apps import apps
 
     from assets.models import NetworkTier
@@ -250,6 +251,12 @@ def reset_database():
 
     if not RoleRule.objects.exists():  # the rules isms 0013 seeds (部長, 課長)
         importlib.import_module("isms.migrations.0013_personnel").seed_role_rules(apps, None)
+    from incidents.models import Category
+
+    if not Category.objects.exists():  # the categories, authorities and rules incidents 0002 seeds
+        importlib.import_module("incidents.migrations.0002_seed_categories_and_obligations").seed(
+            apps, None
+        )
 
 
 def _anything_committed():

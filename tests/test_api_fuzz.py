@@ -13,6 +13,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -85,6 +86,30 @@ def known_ids(people, documents, org, register, settings, tmp_path):
     ids |= {asset.pk for asset in register.values()}
     ids |= {department.pk for department in org.values()}
     ids |= {cycle.checklist.items.first().pk, cycle.checklist_id}
+    # An incident with its PPC obligation, its report stages and a file.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from incidents import services as incidents
+    from incidents.models import Category
+
+    incident = incidents.report(
+        people["staff"],
+        title="USBメモリ紛失",
+        occurred_at=timezone.now(),
+        department=org["joho"],
+        personal_data=True,
+        files=[SimpleUploadedFile("note.txt", b"lost", "text/plain")],
+    )
+    incidents.triage(
+        incident,
+        by=people["admin"],
+        category=Category.objects.get(code="mistake"),
+        severity="high",
+        owner=people["admin"],
+    )
+    obligation = incident.obligations.first()
+    ids |= {incident.pk, obligation.pk, incident.attachments.get().pk}
+    ids |= set(obligation.stages.values_list("pk", flat=True))
     return sorted(ids)
 
 

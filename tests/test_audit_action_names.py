@@ -64,7 +64,13 @@ def test_every_action_the_code_records_is_a_named_audit_action():
         f"{file}:{line} {action}" for file, line, action in found if action not in AuditAction
     ]
     assert unknown == []
-    assert {action for _file, _line, action in found} == set(AuditAction)
+    assert {action for _file, _line, action in found} == set(AuditAction) - RETIRED
+
+
+# Actions no code records any more, kept so that the events written with them still read
+# as sentences (their values are sealed into the chain): audit findings were cited in a
+# revision before the policy review backlog moved to the core (isms.review).
+RETIRED = {AuditAction.REVISION_FINDINGS_CITED}
 
 
 @pytest.mark.parametrize("action", list(AuditAction), ids=lambda action: action.value)

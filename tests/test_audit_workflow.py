@@ -33,10 +33,10 @@ from audits.models import (
     SubmissionStatus,
 )
 from audits.starter_checklist import load_starter_checklist
-from isms import policy_actions
+from isms import policy_actions, review
 from isms.models import AuditEvent, RevisionStatus
 
-from .pages import links, messages, page
+from .pages import messages, page
 
 TODAY = datetime.date(2025, 6, 2)
 
@@ -503,7 +503,7 @@ def test_every_step_of_a_cycle_is_on_the_audit_trail_with_who_took_it(on_backlog
     )
     services.close_finding(finding, by=people["auditor"])
     services.reopen_finding(finding, by=people["ciso"], reason="再確認")
-    services.cite_findings(draft, [finding], by=people["admin"])
+    review.cite(draft, review.items_of(finding), by=people["admin"])
     services.return_for_correction(
         finding.source_answer.inspection, by=people["auditor"], reason="根拠不足"
     )
@@ -516,10 +516,11 @@ def test_every_step_of_a_cycle_is_on_the_audit_trail_with_who_took_it(on_backlog
         ("inspection.submitted", inspection, "chief"),
         ("finding.recorded", finding, "auditor"),
         ("finding.edited", finding, "auditor"),
+        ("review.item_raised", backlog_item(finding), "auditor"),
         ("finding.action_planned", finding, "head"),
         ("finding.closed", finding, "auditor"),
         ("finding.reopened", finding, "ciso"),
-        ("revision.findings_cited", draft, "admin"),
+        ("revision.review_items_cited", draft, "admin"),
         ("inspection.returned", inspection, "auditor"),
     ]
     for action, target, role in trail:
@@ -529,7 +530,14 @@ def test_every_step_of_a_cycle_is_on_the_audit_trail_with_who_took_it(on_backlog
         assert {e.actor_name for e in recorded} == {people[role].username}, action
 
 
-# The policy review backlog and the revisions that address findings ---------------------
+# The policy review backlog (isms.review) and the revisions that address findings -------
+# The backlog's own pages are tested in test_policy_review_backlog.py.
+
+
+def backlog_item(finding):
+    """The finding's one item on the policy review backlog."""
+    (item,) = review.items_of(finding)
+    return item
 
 
 def test_marking_a_finding_for_policy_review_is_recorded(on_backlog, people):
@@ -539,165 +547,91 @@ def test_marking_a_finding_for_policy_review_is_recorded(on_backlog, people):
     assert edited.data == {"changes": {"needs_policy_review": [False, True]}}
 
 
-def test_the_policy_review_backlog_lists_the_findings_marked_for_review(
-    on_backlog, submitted, people, client
-):
-    other_item = submitted.answers.exclude(pk=on_backlog.source_answer_id).first()
-    Answer.objects.filter(pk=other_item.pk).update(result=Result.PARTLY)
-    not_flagged = services.finding_from_answer(
-        other_item, by=people["auditor"], severity=Severity.OBSERVATION
+def test_marking_a_finding_for_policy_review_puts_it_on_the_backlog(on_backlog, org, people):
+    item = backlog_item(on_backlog)
+    assert (item.source_kind, item.source_id) == ("audits.finding", on_backlog.pk)
+    assert (item.title, item.link) == (on_backlog.title, f"/audits/findings/{on_backlog.pk}/")
+    assert (item.department, item.raised_by) == (org["somu"], people["auditor"])
+    assert only_event("review.item_raised", item).actor == people["auditor"]
+
+
+def test_a_finding_recorded_for_policy_review_is_on_the_backlog_at_once(cycle, org, people):
+    flagged = services.record_finding(
+        by=people["auditor"],
+        cycle=cycle,
+        department=org["kyoiku"],
+        area=Area.HUMAN,
+        title="研修未受講",
+        severity=Severity.MINOR,
+        description="研修を受けていない職員がいる。",
+        needs_policy_review=True,
     )
-    client.force_login(people["admin"])
-    response = client.get("/audits/policy-review/")
-    assert response.status_code == 200
-    backlog = page(response).find("table", testid="backlog")
-    assert backlog is not None
-    hrefs = [a.attrs["href"] for a in backlog.find_all("a")]
-    assert f"/audits/findings/{on_backlog.pk}/" in hrefs
-    assert f"/audits/findings/{not_flagged.pk}/" not in hrefs
+    plain = services.record_finding(
+        by=people["auditor"],
+        cycle=cycle,
+        department=org["kyoiku"],
+        area=Area.HUMAN,
+        title="掲示の不備",
+        severity=Severity.OBSERVATION,
+        description="掲示が古い。",
+    )
+    assert backlog_item(flagged).department == org["kyoiku"]
+    assert not review.items_of(plain).exists()
 
 
-def test_the_backlog_is_only_for_the_cisos_office_and_auditors(on_backlog, as_role):
-    assert as_role("auditor").get("/audits/policy-review/").status_code == 200
-    assert as_role("ciso").get("/audits/policy-review/").status_code == 200
-    for role in ("staff", "chief", "head"):
-        response = as_role(role).get("/audits/policy-review/")
-        assert response.status_code == 403, role
-        assert f"/audits/findings/{on_backlog.pk}/" not in links(response)
+def test_unmarking_a_finding_takes_it_off_the_backlog(on_backlog, people):
+    item = backlog_item(on_backlog)
+    services.update_finding(on_backlog, by=people["auditor"], needs_policy_review=False)
+    assert not review.items_of(on_backlog).exists()
+    assert only_event("review.item_withdrawn", item).actor == people["auditor"]
 
 
-def test_citing_findings_links_a_draft_revision_to_them(on_backlog, draft, people):
-    services.cite_findings(draft, [on_backlog], by=people["admin"])
-    assert list(on_backlog.addressed_by.all()) == [draft]
-    assert list(draft.addressed_findings.all()) == [on_backlog]
-    cited = only_event("revision.findings_cited", draft)
+def test_a_cited_finding_stays_on_record_when_unmarked_and_is_not_raised_twice(
+    on_backlog, draft, people
+):
+    review.cite(draft, review.items_of(on_backlog), by=people["admin"])
+    services.update_finding(on_backlog, by=people["auditor"], needs_policy_review=False)
+    item = backlog_item(on_backlog)
+    assert list(item.cited_by.all()) == [draft]
+    services.update_finding(on_backlog, by=people["auditor"], needs_policy_review=True)
+    assert backlog_item(on_backlog) == item
+    assert events("review.item_withdrawn") == []
+
+
+def test_renaming_a_finding_renames_its_backlog_item(on_backlog, people):
+    services.update_finding(on_backlog, by=people["auditor"], title="緊急連絡網の未更新")
+    assert backlog_item(on_backlog).title == "緊急連絡網の未更新"
+
+
+def test_citing_a_findings_item_links_the_draft_revision_to_it(on_backlog, draft, people):
+    item = backlog_item(on_backlog)
+    review.cite(draft, [item], by=people["admin"])
+    assert list(item.cited_by.all()) == [draft]
+    assert list(draft.review_items.all()) == [item]
+    cited = only_event("revision.review_items_cited", draft)
     assert cited.actor == people["admin"]
-    assert cited.data == {"findings": [on_backlog.pk]}
+    assert cited.data == {"items": [item.pk]}
 
 
 def test_a_published_revision_cannot_cite_findings(on_backlog, standard, people):
     assert standard.status == RevisionStatus.PUBLISHED
     with pytest.raises(ValidationError):
-        services.cite_findings(standard, [on_backlog], by=people["admin"])
-    assert not on_backlog.addressed_by.exists()
-    assert events("revision.findings_cited") == []
-
-
-def test_findings_not_on_the_backlog_cannot_be_cited(on_backlog, submitted, draft, people):
-    other = submitted.answers.exclude(pk=on_backlog.source_answer_id).first()
-    Answer.objects.filter(pk=other.pk).update(result=Result.PARTLY)
-    not_flagged = services.finding_from_answer(other, by=people["auditor"], severity="minor")
-    with pytest.raises(ValidationError):
-        services.cite_findings(draft, [not_flagged], by=people["admin"])
-    # Not even the flagged one is linked when the list mixes them.
-    with pytest.raises(ValidationError):
-        services.cite_findings(draft, [on_backlog, not_flagged], by=people["admin"])
-    assert not draft.addressed_findings.exists()
-    assert events("revision.findings_cited") == []
+        review.cite(standard, review.items_of(on_backlog), by=people["admin"])
+    assert not backlog_item(on_backlog).cited_by.exists()
+    assert events("revision.review_items_cited") == []
 
 
 @pytest.mark.parametrize("role", ["auditor", "head"])
 def test_only_the_cisos_office_cites_findings(on_backlog, draft, people, role):
     with pytest.raises(PermissionDenied):
-        services.cite_findings(draft, [on_backlog], by=people[role])
-    assert not draft.addressed_findings.exists()
-
-
-def test_the_backlog_form_cites_findings_in_a_draft_revision(on_backlog, draft, people, client):
-    client.force_login(people["admin"])
-    response = client.post(
-        "/audits/policy-review/", {"revision": draft.pk, "findings": [on_backlog.pk]}
-    )
-    assert response.status_code == 302
-    assert response["Location"] == "/audits/policy-review/"
-    assert list(on_backlog.addressed_by.all()) == [draft]
-    assert only_event("revision.findings_cited", draft).actor == people["admin"]
-    # The backlog now names the revision next to the finding.
-    response = client.get("/audits/policy-review/")
-    backlog = page(response).find("table", testid="backlog")
-    hrefs = [a.attrs["href"] for a in backlog.find_all("a")]
-    assert f"/policies/standard/revisions/{draft.number}/" in hrefs
-
-
-def test_the_backlog_form_refuses_a_published_revision(on_backlog, standard, people, client):
-    client.force_login(people["admin"])
-    response = client.post(
-        "/audits/policy-review/", {"revision": standard.pk, "findings": [on_backlog.pk]}
-    )
-    assert response.status_code == 200
-    assert not on_backlog.addressed_by.exists()
-    assert events("revision.findings_cited") == []
-
-
-def test_an_auditor_cannot_post_the_backlog_form(on_backlog, draft, people, client):
-    client.force_login(people["auditor"])
-    response = client.post(
-        "/audits/policy-review/", {"revision": draft.pk, "findings": [on_backlog.pk]}
-    )
-    assert response.status_code == 403
-    assert not on_backlog.addressed_by.exists()
-
-
-def addressed_links(response):
-    """Links of the addressed-findings panel, and how many such panels the page has."""
-    panels = page(response).find_all(testid="addressed-findings")
-    hrefs = [a.attrs["href"] for panel in panels for a in panel.find_all("a")]
-    return len(panels), hrefs
-
-
-def title_of(response):
-    match = re.search(r"<title>(.*?)</title>", response.content.decode(), re.S)
-    assert match, "the page has no title"
-    return match.group(1)
-
-
-def test_the_manage_page_of_a_revision_shows_the_findings_it_addresses(
-    on_backlog, draft, people, as_role
-):
-    url = f"/manage/revisions/{draft.pk}/"
-    response = as_role("admin").get(url)
-    assert addressed_links(response) == (0, [])
-    services.cite_findings(draft, [on_backlog], by=people["admin"])
-    response = as_role("admin").get(url)
-    assert response.status_code == 200
-    assert addressed_links(response) == (1, [f"/audits/findings/{on_backlog.pk}/"])
-    # In the page, not in its title.
-    assert "addressed-findings" not in title_of(response)
-    assert draft.title in title_of(response)
-
-
-def test_the_public_page_of_a_revision_shows_its_findings_to_those_who_may_see_them(
-    on_backlog, draft, people, as_role
-):
-    services.cite_findings(draft, [on_backlog], by=people["admin"])
-    policy_actions.submit_for_review(draft, by=people["admin"])
-    policy_actions.approve(draft, by=people["ciso"])
-    policy_actions.publish(draft, by=people["admin"])
-    url = f"/policies/standard/revisions/{draft.number}/"
-    finding_url = f"/audits/findings/{on_backlog.pk}/"
-    for role in ("head", "chief", "auditor", "ciso", "admin"):
-        response = as_role(role).get(url)
-        assert response.status_code == 200, role
-        assert addressed_links(response) == (1, [finding_url]), role
-        assert "addressed-findings" not in title_of(response), role
-    # Staff, and the head of another department, read the revision but not the finding.
-    for role in ("staff", "other_head"):
-        response = as_role(role).get(url)
-        assert response.status_code == 200, role
-        assert addressed_links(response) == (0, []), role
-        assert finding_url not in links(response), role
-
-
-def test_a_revision_that_addresses_nothing_has_no_findings_panel(on_backlog, standard, as_role):
-    response = as_role("admin").get(f"/policies/standard/revisions/{standard.number}/")
-    assert response.status_code == 200
-    assert addressed_links(response) == (0, [])
+        review.cite(draft, review.items_of(on_backlog), by=people[role])
+    assert not draft.review_items.exists()
 
 
 def test_the_finding_page_shows_the_revision_that_addresses_it(on_backlog, draft, people, as_role):
     url = f"/audits/findings/{on_backlog.pk}/"
     assert page(as_role("auditor").get(url)).find(testid="addressed-by") is None
-    services.cite_findings(draft, [on_backlog], by=people["admin"])
+    review.cite(draft, review.items_of(on_backlog), by=people["admin"])
     for role in ("auditor", "head", "admin"):
         response = as_role(role).get(url)
         assert response.status_code == 200, role
@@ -706,6 +640,20 @@ def test_the_finding_page_shows_the_revision_that_addresses_it(on_backlog, draft
         assert [a.attrs["href"] for a in addressed.find_all("a")] == [
             f"/policies/standard/revisions/{draft.number}/"
         ]
+
+
+def test_the_api_lists_the_revisions_citing_a_finding(on_backlog, draft, people, api_as):
+    client = api_as("auditor")
+    assert client.get(f"/api/findings/{on_backlog.pk}/").json()["addressed_by"] == []
+    review.cite(draft, review.items_of(on_backlog), by=people["admin"])
+    assert client.get(f"/api/findings/{on_backlog.pk}/").json()["addressed_by"] == [draft.pk]
+    listed = {f["id"]: f["addressed_by"] for f in client.get("/api/findings/").json()["results"]}
+    assert listed[on_backlog.pk] == [draft.pk]
+
+
+def test_a_merged_departments_findings_take_their_backlog_items_along(on_backlog, org):
+    services.pass_records_to_successor(None, unit=org["somu"], successor=org["kyoiku"])
+    assert backlog_item(on_backlog).department == org["kyoiku"]
 
 
 # The pages, as the department and the auditor use them ---------------------------------

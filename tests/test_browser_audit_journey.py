@@ -2,9 +2,10 @@
 
 総務部 answers its checklist and submits it; the auditor turns the one non-compliant answer
 into a finding and asks for a policy review; the department head records a corrective
-action; the auditor verifies and closes the finding; the CISO's office cites it in a draft
-of the standard, whose page then names it (seed 7 and 8). Run alone with `pytest -m
-browser`; Debian's /usr/bin/chromium is used, no browser is ever downloaded.
+action; the auditor verifies and closes the finding; the CISO's office cites it from the
+policy review backlog in a draft of the standard, whose page then names it (seed 7 and
+8). Run alone with `pytest -m browser`; Debian's /usr/bin/chromium is used, no browser is
+ever downloaded.
 
 Assertions rest on URLs, values, CSS classes, data-testid attributes and model state, not
 on translated text.
@@ -27,7 +28,7 @@ from audits.models import (
     SubmissionStatus,
 )
 from audits.starter_checklist import load_starter_checklist
-from isms import policy_actions
+from isms import policy_actions, review
 from isms.models import AuditEvent, RevisionStatus
 
 from .browser import PHONE, SCREENS, assert_fits_the_screen
@@ -198,7 +199,7 @@ def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_c
     # The CISO's office sees it on the policy review backlog, drafts the standard and cites
     # the finding in the draft.
     admin = log_in("admin")
-    admin.goto("/audits/policy-review/")
+    admin.goto("/policy-review/")
     backlog = admin.get_by_test_id("backlog")
     finding_link = backlog.locator(f'a[href="/audits/findings/{finding.pk}/"]')
     expect(finding_link).to_have_count(1)
@@ -212,25 +213,25 @@ def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_c
     )
     assert draft.status == RevisionStatus.DRAFT
     admin.reload()
-    cite = admin.locator("form", has=admin.locator("#id_revision"))
+    (item,) = review.items_of(finding)
+    cite = admin.get_by_test_id("cite-form")
     cite.locator("#id_revision").select_option(str(draft.pk))
-    cite.locator(f'input[name="findings"][value="{finding.pk}"]').check()
+    cite.locator(f'input[name="items"][value="{item.pk}"]').check()
     cite.locator("button").click()
 
-    expect(admin).to_have_url(f"{live_server.url}/audits/policy-review/")
+    expect(admin).to_have_url(f"{live_server.url}/policy-review/")
     row = admin.get_by_test_id("backlog").locator(
         "tr", has=admin.locator(f'a[href="/audits/findings/{finding.pk}/"]')
     )
-    expect(
-        row.locator(f'a[href="/policies/{standard.code}/revisions/{draft.number}/"]')
-    ).to_have_count(1)
-    assert list(finding.addressed_by.all()) == [draft]
-    cited = AuditEvent.objects.get(action="revision.findings_cited")
+    # The draft is named with a link to its manage page.
+    expect(row.locator(f'a[href="/manage/revisions/{draft.pk}/"]')).to_have_count(1)
+    assert list(item.cited_by.all()) == [draft]
+    cited = AuditEvent.objects.get(action="revision.review_items_cited")
     assert (cited.actor, cited.target_id) == (people["admin"], str(draft.pk))
 
     # The draft's manage page names the finding it addresses.
     admin.goto(f"/manage/revisions/{draft.pk}/")
-    panel = admin.get_by_test_id("addressed-findings")
+    panel = admin.get_by_test_id("review-items")
     expect(panel).to_have_count(1)
     expect(panel.locator("a")).to_have_count(1)
     expect(panel.locator("a")).to_have_attribute("href", f"/audits/findings/{finding.pk}/")
@@ -263,7 +264,7 @@ def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_c
     trail = {
         (e.action, e.actor.username)
         for e in AuditEvent.objects.filter(
-            action__regex=r"^(cycle|inspection|finding|revision\.findings)"
+            action__regex=r"^(cycle|inspection|finding|review|revision\.review_items)"
         )
     }
     assert trail == {
@@ -274,5 +275,6 @@ def test_a_non_compliant_answer_becomes_a_closed_finding_that_a_draft_revision_c
         ("finding.edited", "auditor"),
         ("finding.action_planned", "head_somu"),
         ("finding.closed", "auditor"),
-        ("revision.findings_cited", "admin"),
+        ("review.item_raised", "auditor"),
+        ("revision.review_items_cited", "admin"),
     }

@@ -125,6 +125,35 @@ def world(client, people, documents, register, org, settings, tmp_path):
 
     batch = personnel.upload_batch(staff_file([person("900001", "somuka")]), "staff", by=admin)
     personnel.check_batch(batch.pk)
+    # Incidents: one being handled (with its PPC obligation), one recovered (for the review
+    # form) and one dismissed (for the reopen form), handled by the programme admin.
+    from incidents import services as incidents
+    from incidents.models import Category
+
+    def incident(title, **fields):
+        reported = incidents.report(
+            people["staff"],
+            title=title,
+            occurred_at=timezone.now() - datetime.timedelta(hours=2),
+            department=org["joho"],
+            **fields,
+        )
+        return reported
+
+    mistake = Category.objects.get(code="mistake")
+    handled = incidents.triage(
+        incident("USBメモリ紛失", personal_data=True),
+        by=admin,
+        category=mistake,
+        severity="medium",
+        owner=admin,
+    )
+    recovered = incidents.triage(
+        incident("誤送信"), by=admin, category=mistake, severity="low", owner=admin
+    )
+    for step in ("contained", "eradicated", "recovered"):
+        recovered = incidents.move(recovered, step, by=admin)
+    dismissed = incidents.move(incident("誤報"), "dismissed", by=admin, note="誤報")
     return {
         "draft": f"/manage/revisions/{draft.pk}/",
         "draft_edit": f"/manage/revisions/{draft.pk}/edit/",
@@ -149,6 +178,9 @@ def world(client, people, documents, register, org, settings, tmp_path):
         "set_password": set_password,
         "personnel_batch": f"/people/imports/{batch.pk}/",
         "unit": f"/organisation/{org['joho'].code}/",
+        "incident": f"/incidents/{handled.pk}/",
+        "recovered_incident": f"/incidents/{recovered.pk}/",
+        "dismissed_incident": f"/incidents/{dismissed.pk}/",
     }
 
 
@@ -193,7 +225,7 @@ FORMS = {
     "audit-finding": ("auditor", "finding"),
     "audit-finding-action": ("head", "finding"),
     "audit-finding-list": ("auditor", "/audits/findings/"),
-    "audit-policy-backlog": ("admin", "/audits/policy-review/"),
+    "policy-review-backlog": ("admin", "/policy-review/"),
     "password_change": ("staff", "/accounts/password/change/"),
     "password_reset": ("anonymous", "/accounts/password/reset/"),
     "password_reset_confirm": ("anonymous", "set_password"),
@@ -209,6 +241,13 @@ FORMS = {
     "personnel-batch-schedule": ("admin", "personnel_batch"),
     "personnel-batch-cancel": ("admin", "personnel_batch"),
     "unit-detail": ("admin", "unit"),
+    # Incidents (incidents/views.py)
+    "incident-report": ("staff", "/incidents/report/"),
+    "incident-list": ("admin", "/incidents/"),
+    "incident-action": ("admin", "incident"),
+    "incident-obligation-decide": ("admin", "incident"),
+    "incident-stage-advance": ("admin", "incident"),
+    "incident-plan": ("admin", "/incidents/plan/"),
 }
 # Pages and downloads that no form is sent to (links and query strings are covered by
 # the forms above where a form builds them).
@@ -245,6 +284,8 @@ NO_FORM = {
     "audit-inspection",
     "audit-cycle-report",
     "audit-evidence",
+    # The backlog's old address, redirecting to policy-review-backlog.
+    "audit-policy-backlog",
     "account",
     "account-sessions",
     "password_change_done",
@@ -263,6 +304,8 @@ NO_FORM = {
     "personnel-batch",
     "organisation",
     "person-postings",
+    "incident-detail",
+    "incident-attachment",
 }
 
 
@@ -549,3 +592,19 @@ def test_a_finding_is_left_as_it_was_when_its_edit_carries_a_nul(client, people,
     )
     assert response.status_code == 200
     assert Finding.objects.get(pk=finding.pk).title == finding.title
+
+
+@pytest.mark.parametrize(
+    ("page", "action", "field"),
+    [("recovered_incident", "review", "causes"), ("dismissed_incident", "reopen", "reason")],
+)
+def test_a_nul_in_an_incidents_review_or_reopening_changes_nothing(
+    client, people, world, page, action, field
+):
+    """The forms of an incident that FORMS reaches on another incident's page."""
+    client.force_login(people["admin"])
+    before = row_counts()
+    response = client.post(f"{world[page]}{action}/", {field: NUL, "change_1": NUL})
+    assert response.status_code == 200
+    assert error_shown(response)
+    assert row_counts() == before

@@ -33,5 +33,6 @@ urlpatterns = [
     path("", include("acknowledgements.api_urls")),
     path("", include("assets.api_urls")),
     path("", include("audits.api_urls")),
+    path("", include("incidents.api_urls")),
     path("", include(router.urls)),
 ]

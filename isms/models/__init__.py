@@ -1,5 +1,6 @@
 from .audit import AuditAction, AuditEvent
 from .directory import DirectoryRoleGrant
+from .evidence import EvidenceFile
 from .imports import ImportJob, ImportStatus
 from .notifications import Notification, SentReminder
 from .organisation import (
@@ -34,6 +35,7 @@ from .policy import (
     PolicyRevision,
     RevisionStatus,
 )
+from .review import ReviewItem
 from .sessions import SignedInSession
 from .tokens import ApiToken, RevokedReason
 
@@ -41,6 +43,8 @@ from .tokens import ApiToken, RevokedReason
 # submodules (tests/test_import_rules.py).
 
 __all__ = [
+    "ReviewItem",
+    "EvidenceFile",
     "BatchKind",
     "BatchStatus",
     "EmploymentType",

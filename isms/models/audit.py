@@ -57,8 +57,26 @@ class AuditAction(models.TextChoices):
     FINDING_ACTION_PLANNED = "finding.action_planned", _("Corrective action planned for a finding")
     FINDING_CLOSED = "finding.closed", _("Finding closed")
     FINDING_REOPENED = "finding.reopened", _("Finding reopened")
+    # No longer recorded (REVISION_REVIEW_ITEMS_CITED since the backlog moved to the core);
+    # kept for the events written with it.
     REVISION_FINDINGS_CITED = "revision.findings_cited", _("Findings cited in a revision")
     EVIDENCE_ATTACHED = "evidence.attached", _("Evidence attached")
+    # The policy review backlog (isms.review)
+    REVIEW_ITEM_RAISED = "review.item_raised", _("Put on the policy review backlog")
+    REVIEW_ITEM_WITHDRAWN = "review.item_withdrawn", _("Taken off the policy review backlog")
+    REVISION_REVIEW_ITEMS_CITED = (
+        "revision.review_items_cited",
+        _("Review items cited in a revision"),
+    )
+    # Incidents and the emergency response plan (incidents)
+    INCIDENT_REPORTED = "incident.reported", _("Incident reported")
+    INCIDENT_TRIAGED = "incident.triaged", _("Incident triaged")
+    INCIDENT_MOVED = "incident.moved", _("Incident moved to another stage")
+    INCIDENT_DISMISSED = "incident.dismissed", _("Incident dismissed as a false alarm")
+    INCIDENT_REOPENED = "incident.reopened", _("Incident reopened")
+    INCIDENT_REVIEWED = "incident.reviewed", _("Post-incident review recorded")
+    OBLIGATION_STAGE_CHANGED = "obligation.stage_changed", _("Reporting obligation updated")
+    DRILL_RECORDED = "drill.recorded", _("Emergency drill recorded")
     # Acknowledgements and training (training)
     CAMPAIGN_OPENED = "campaign.opened", _("Acknowledgement campaign opened")
     CAMPAIGN_DEADLINE_CHANGED = "campaign.deadline_changed", _("Acknowledgement deadline changed")

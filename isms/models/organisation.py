@@ -254,10 +254,13 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor")
     CISO = "ciso", _("CISO (最高情報セキュリティ責任者)")
     PROGRAMME_ADMIN = "programme_admin", _("Programme admin (統括情報セキュリティ責任者)")
+    # The incident response team (情報セキュリティインシデント対応チーム), held by people of
+    # the programme admin's office: triages and handles incidents (incidents/).
+    CSIRT = "csirt", _("CSIRT (インシデント対応チーム)")
 
 
 # Roles held over the whole city rather than over one department.
-GLOBAL_ROLES = (Role.AUDITOR, Role.CISO, Role.PROGRAMME_ADMIN)
+GLOBAL_ROLES = (Role.AUDITOR, Role.CISO, Role.PROGRAMME_ADMIN, Role.CSIRT)
 # Roles held over one department (and everything below it).
 DEPARTMENTAL_ROLES = (Role.SECTION_CHIEF, Role.DEPARTMENT_HEAD)
 

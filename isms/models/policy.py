@@ -21,6 +21,8 @@ class DocumentKind(models.TextChoices):
     BASIC_POLICY = "basic_policy", _("Basic policy (基本方針)")
     STANDARD = "standard", _("Security standard (対策基準)")
     PROCEDURE = "procedure", _("Implementation procedure (実施手順)")
+    # Seed 6(7): for staff only, like the standards (never public).
+    EMERGENCY_PLAN = "emergency_plan", _("Emergency response plan (緊急時対応計画)")
 
 
 class Audience(models.TextChoices):

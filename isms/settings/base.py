@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "training",
     "assets",
     "audits",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -332,6 +333,9 @@ STATICFILES_DIRS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # The evidence store (isms.evidence): files that prove compliance, served only through
+    # permission-checked views. Local by default; see EVIDENCE_S3_BUCKET below.
+    "evidence": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -341,6 +345,41 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+
+
+def evidence_s3_storage(*, bucket, endpoint_url="", access_key="", secret_key="", region=""):
+    """STORAGES["evidence"] on an S3-compatible object store (docs/evidence-store.md). The
+    objects stay private: downloads stream through the portal's permission-checked views
+    (isms.evidence.download_response), never from the store's own URL."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            # Empty: AWS itself, and boto3's own credentials (environment, instance role).
+            "endpoint_url": endpoint_url or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "region_name": region or "us-east-1",
+            # No ACL header (some servers refuse one): objects keep the bucket's private access.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # On-premises servers (MinIO and the like) answer at one host name, not per bucket.
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+        },
+    }
+
+
+# A bucket shared by several web servers instead of each one's local media folder.
+if env("EVIDENCE_S3_BUCKET", default=""):
+    STORAGES["evidence"] = evidence_s3_storage(
+        bucket=env("EVIDENCE_S3_BUCKET"),
+        endpoint_url=env("EVIDENCE_S3_ENDPOINT_URL", default=""),
+        access_key=env("EVIDENCE_S3_ACCESS_KEY", default=""),
+        secret_key=env("EVIDENCE_S3_SECRET_KEY", default=""),
+        region=env("EVIDENCE_S3_REGION", default="us-east-1"),
+    )
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 
 # Redis is optional: without REDIS_URL the cache is per process and Celery runs tasks inline.
@@ -417,6 +456,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audits.tasks.remind_corrective_actions",
         "schedule": crontab(hour=8, minute=20),
     },
+    "remind-reporting-clocks": {
+        "task": "incidents.tasks.remind_reporting_clocks",
+        "schedule": crontab(minute=5),
+    },
+    "remind-drills": {
+        "task": "incidents.tasks.remind_drills",
+        "schedule": crontab(hour=8, minute=45),
+    },
     "remind-self-inspections": {
         "task": "audits.tasks.remind_self_inspections",
         "schedule": crontab(hour=8, minute=30),
@@ -478,6 +525,11 @@ SPECTACULAR_SETTINGS = {
         "AssetStatusEnum": "assets.models.AssetStatus",
         "InspectionStatusEnum": "audits.models.SubmissionStatus",
         "FindingStatusEnum": "audits.models.FindingStatus",
+        "FindingSeverityEnum": "audits.models.Severity",
+        "IncidentStatusEnum": "incidents.models.Status",
+        "IncidentSeverityEnum": "incidents.models.Severity",
+        "ReportStageStatusEnum": "incidents.models.StageStatus",
+        "ObligationDecisionEnum": "incidents.models.Decision",
         "PersonnelBatchKindEnum": "isms.models.personnel.BatchKind",
     },
 }
@@ -567,6 +619,9 @@ NEW_STAFF_COURSE_DAYS = env.int("NEW_STAFF_COURSE_DAYS", default=30)
 # department head this many days after it.
 REMINDER_DUE_SOON_DAYS = env.int("REMINDER_DUE_SOON_DAYS", default=7)
 ESCALATION_AFTER_DAYS = env.int("ESCALATION_AFTER_DAYS", default=7)
+# The reports to the authorities run on days, not weeks: their reminders start this many
+# hours before the deadline (incidents.tasks.remind_reporting_clocks, hourly).
+INCIDENT_REPORT_DUE_SOON_HOURS = env.int("INCIDENT_REPORT_DUE_SOON_HOURS", default=48)
 # Month and day of the fiscal year by which every asset must have had its annual review.
 ASSET_REVIEW_DEADLINE = tuple(
     int(part) for part in env("ASSET_REVIEW_DEADLINE", default="09-30").split("-")

@@ -38,6 +38,7 @@ ACCOUNTS = [
     ("head.kyoiku", "教育部長 稙田桜", "kyoiku-kyoiku", [(Role.DEPARTMENT_HEAD, "kyoiku-kyoiku")]),
     ("staff.kyoiku", "学校教育課 明野四郎", "kyoiku-kyoiku-gakko", []),
     ("auditor", "監査課 検証五郎", "kansa-jimu", [(Role.AUDITOR, None)]),
+    ("csirt", "CSIRT 対応六郎", "mayor-somu-joho", [(Role.CSIRT, None)]),
 ]
 STAFF_PER_SECTION = 6
 
