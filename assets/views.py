@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from isms.decorators import allowed_if
+from isms.forms import add_service_errors
 from isms.imports import ImportRefused, visible_jobs
 from isms.pickers import picker_results
 
@@ -118,7 +119,7 @@ def asset_create(request):
         try:
             asset = services.create_asset(by=request.user, request=request, **form.asset_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error, FORM_FIELDS)
         else:
             messages.success(request, _("Asset added."))
             return redirect("asset-detail", pk=asset.pk)
@@ -141,7 +142,7 @@ def asset_edit(request, pk):
                 **form.asset_fields(),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error, FORM_FIELDS)
         else:
             messages.success(request, _("Asset saved."))
             return redirect("asset-detail", pk=pk)
@@ -150,15 +151,6 @@ def asset_edit(request, pk):
 
 # Service fields whose form field has another name.
 FORM_FIELDS = {"custodian": "custodian_username"}
-
-
-def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            field = FORM_FIELDS.get(field, field)
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 @require_POST
@@ -195,7 +187,7 @@ def relation_add(request, pk):
                 sanitised=form.cleaned_data["sanitised"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error, FORM_FIELDS)
         else:
             messages.success(request, _("Relation added."))
             # The form is sent to its own place in the page (#add-relation), which the

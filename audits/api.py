@@ -5,14 +5,14 @@ PermissionDenied and ValidationError into 403 and 400."""
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from isms import evidence as evidence_store
+from isms.api.fields import file_upload, uploaded_file
 from isms.models import Department
 from isms.pickers import PersonRelatedField, VisibleRelatedField
 
@@ -416,19 +416,13 @@ class FindingViewSet(
         return Response(CorrectiveActionSerializer(corrective).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request={
-            "multipart/form-data": inline_serializer(
-                "EvidenceUpload", {"file": serializers.FileField()}
-            )
-        },
+        request=file_upload("EvidenceUpload"),
         responses={201: EvidenceSerializer},
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def evidence(self, request, pk=None):
         finding = self.get_object()
-        uploaded = request.FILES.get("file")
-        if uploaded is None:
-            raise ValidationError({"file": ["Upload the file as 'file'."]})
+        uploaded = uploaded_file(request)
         evidence = services.attach_evidence(
             uploaded, by=request.user, finding=finding, request=request
         )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from isms.decorators import allowed_if
+from isms.forms import add_service_errors
 
 from . import access, services
 from .forms import AnswersForm, EvidenceForm, FromAnswerForm, ReasonForm
@@ -42,15 +43,6 @@ def _answers(inspection: Inspection, area: str | None = None) -> dict[int, Answe
     if area is not None:
         answers = answers.filter(item__area=area)
     return {answer.item_id: answer for answer in answers}
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's refusal shown in the form: beside the field it names, else at the top."""
-    if hasattr(error, "error_dict"):
-        for name, field_messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _first_with_errors(*forms):
@@ -136,7 +128,7 @@ def inspection_area(request, pk, area):
             try:
                 services.save_answers(inspection, form.answers(), by=request.user, request=request)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(
                     request, _("The answers of “%(part)s” are saved.") % {"part": part.label}
@@ -275,7 +267,7 @@ def inspection_return(request, pk):
                 inspection, by=request.user, request=request, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Returned for correction."))
             return redirect("audit-inspection", pk=pk)
@@ -308,7 +300,7 @@ def answer_to_finding(request, pk):
                 answer, by=request.user, request=request, **form.cleaned_data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Finding recorded."))
             return redirect("audit-finding", pk=finding.pk)
@@ -330,7 +322,7 @@ def answer_evidence(request, pk):
                 form.cleaned_data["file"], by=request.user, answer=answer, request=request
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Evidence attached."))
             return redirect(_part_url(inspection, part, f"#item-{answer.item_id}"))

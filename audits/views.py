@@ -14,6 +14,7 @@ from isms import evidence as evidence_store
 from isms import review, second_factor
 from isms.decorators import allowed_if
 from isms.exports import FORMATS, export_response
+from isms.forms import add_service_errors
 from isms.models import PolicyRevision
 from isms.roles import is_programme_office
 
@@ -33,16 +34,6 @@ from .models import Evidence, Finding
 def _messages_from(request, error):
     for message in error.messages:
         messages.error(request, message)
-
-
-def _add_errors(form, error):
-    """A service's refusal shown in the form (docs/ui.md, "Errors"): beside the field it
-    names, else at the top of the form; the form is shown again with what was typed."""
-    if hasattr(error, "error_dict"):
-        for name, field_messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _first_with_errors(*forms):
@@ -83,7 +74,7 @@ def cycle_create(request):
                 by=request.user, departments=departments, request=request, **data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Cycle opened."))
             return redirect("audit-cycle", pk=cycle.pk)
@@ -142,7 +133,7 @@ def cycle_assign(request, pk):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Auditor assigned."))
             return redirect("audit-cycle", pk=pk)
@@ -191,7 +182,7 @@ def finding_detail(request, pk):
                     finding, by=request.user, request=request, **form.cleaned_data
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Finding saved."))
                 return redirect("audit-finding", pk=pk)
@@ -281,7 +272,7 @@ def finding_action(request, pk, action):
                     finding, by=request.user, request=request, **form.cleaned_data
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Corrective action recorded."))
                 return redirect("audit-finding", pk=pk)
@@ -311,7 +302,7 @@ def finding_action(request, pk, action):
                     finding, by=request.user, request=request, reason=form.cleaned_data["reason"]
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Finding reopened."))
                 return redirect("audit-finding", pk=pk)
@@ -326,7 +317,7 @@ def finding_action(request, pk, action):
                     form.cleaned_data["file"], by=request.user, finding=finding, request=request
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Evidence attached."))
                 return redirect("audit-finding", pk=pk)

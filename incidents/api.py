@@ -11,14 +11,15 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from isms import evidence as evidence_store
+from isms.api.fields import file_upload, uploaded_file
 from isms.models import Department
 from isms.pickers import PersonRelatedField
 
@@ -436,19 +437,13 @@ class IncidentViewSet(
         return Response(TimelineEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request={
-            "multipart/form-data": inline_serializer(
-                "IncidentAttachmentUpload", {"file": serializers.FileField()}
-            )
-        },
+        request=file_upload("IncidentAttachmentUpload"),
         responses={201: IncidentAttachmentSerializer},
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def attachments(self, request, pk=None):
         incident = self.get_object()
-        uploaded = request.FILES.get("file")
-        if uploaded is None:
-            raise ValidationError({"file": [_("Upload the file as 'file'.")]})
+        uploaded = uploaded_file(request)
         attachment = services.attach(incident, uploaded, by=request.user, request=request)
         return Response(
             IncidentAttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from isms import evidence as evidence_store
 from isms.decorators import allowed_if
 from isms.exports import FORMATS, cell_bool, cell_datetime, export_response
+from isms.forms import add_service_errors
 from isms.models import Department, DocumentKind, PolicyDocument, subtree_ids
 
 from . import access, services
@@ -37,16 +38,6 @@ from .models import (
     PostIncidentReview,
     Status,
 )
-
-
-def _add_errors(form, error):
-    """A service's refusal beside the field it names, else at the top of the form; the form
-    is shown again with what was typed (docs/ui.md)."""
-    if hasattr(error, "error_dict"):
-        for name, field_messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _visible_or_404(request, pk):
@@ -77,7 +68,9 @@ def report(request):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _add_errors(files if "file" in getattr(error, "message_dict", {}) else form, error)
+            add_service_errors(
+                files if "file" in getattr(error, "message_dict", {}) else form, error
+            )
         else:
             messages.success(
                 request,
@@ -173,6 +166,7 @@ def incident_list(request):
             ).get_page(request.GET.get("page")),
             "form": form if handling else None,
             "handling": handling,
+            "reads_plan": access.reads_all(user),
             "query": params.urlencode(),
         },
     )
@@ -312,7 +306,7 @@ def incident_action(request, pk, action):
             return redirect("incident-detail", incident.pk)
         except ValidationError as error:
             if error.messages:
-                _add_errors(form, error)
+                add_service_errors(form, error)
     return _detail(request, incident, **{ACTIONS[action]: form})
 
 
@@ -395,7 +389,7 @@ def plan(request):
                 messages.success(request, _("Drill recorded."))
                 return redirect("incident-plan")
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
     elif request.method == "POST":
         raise PermissionDenied
     return render(

@@ -225,3 +225,15 @@ class CiteForm(forms.Form):
         field.widget.choices = [
             (item.pk, f"{review.source_label(item.source_kind)}: {item.title}") for item in shown
         ]
+
+
+def add_service_errors(form, error, renamed=None):
+    """A service's refusal shown in the form (docs/ui.md, "Errors"): beside the field it
+    names (a service's field name mapped to the form's through `renamed`), else at the top
+    of the form, which is shown again with what was typed."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            name = (renamed or {}).get(name, name)
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

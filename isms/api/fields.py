@@ -1,6 +1,7 @@
 """The API's counterparts of isms.forms' strict fields, and query parameters read through a
 serializer, so a malformed value is a 400 with the reason rather than a 500."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..forms import ASCII_INTEGER, MAX_ID, MAX_INTEGER
@@ -39,3 +40,21 @@ def query_params(request, serializer_class):
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+# --- uploads of evidence (isms.evidence): one multipart field named "file" ---------------
+
+
+def file_upload(name: str) -> dict:
+    """The request body of an upload action, for extend_schema(request=...)."""
+    from drf_spectacular.utils import inline_serializer
+
+    return {"multipart/form-data": inline_serializer(name, {"file": serializers.FileField()})}
+
+
+def uploaded_file(request):
+    """The uploaded file of such an action, or a 400 that says how to send it."""
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        raise serializers.ValidationError({"file": [_("Upload the file as 'file'.")]})
+    return uploaded

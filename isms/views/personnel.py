@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ..decorators import allowed_if
-from ..forms import BoundedDateField, DateInput
+from ..forms import BoundedDateField, DateInput, add_service_errors
 from ..models import (
     BatchKind,
     BatchStatus,
@@ -79,7 +79,7 @@ def batch_list(request):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             return redirect("personnel-batch", pk=batch.pk)
     batches = Paginator(services.visible_batches(request.user).defer("rows"), 20).get_page(
@@ -91,16 +91,6 @@ def batch_list(request):
         {"form": form, "batches": batches},
         status=400 if form.is_bound and form.errors else 200,
     )
-
-
-def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            for message in errors:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 PREVIEW_SECTIONS = [
@@ -204,7 +194,7 @@ def batch_schedule(request, pk):
                 batch.pk, form.cleaned_data["effective_on"], by=request.user, request=request
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             when = form.cleaned_data["effective_on"]
             if when <= timezone.localdate():
