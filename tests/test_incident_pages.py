@@ -232,8 +232,37 @@ def test_no_one_but_a_handler_can_act_on_an_incident_even_with_the_url(world, lo
         client.post(f"/incidents/report-stages/{stage.pk}/advance/", {"status": "sent"}).status_code
         == 403
     )
+    obligation = usb.obligations.first()
+    decide = client.post(
+        f"/incidents/obligations/{obligation.pk}/decide/",
+        {"decision": "not_required", "reason": "x"},
+    )
+    assert decide.status_code == 403
+    obligation.refresh_from_db()
+    assert obligation.decision == "assessed"
     usb.refresh_from_db()
     assert usb.status == Status.TRIAGED
+    assert not stage.__class__.objects.filter(pk=stage.pk, status="sent").exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/incidents/{usb}/move/",
+        "/incidents/obligations/{obligation}/decide/",
+        "/incidents/report-stages/{stage}/advance/",
+        "/incidents/report/",
+        "/incidents/plan/",
+    ],
+)
+def test_anonymous_posts_change_nothing_and_are_sent_to_log_in(world, login, path):
+    usb = world["usb"]
+    obligation = usb.obligations.first()
+    url = path.format(usb=usb.pk, obligation=obligation.pk, stage=obligation.stages.first().pk)
+    before = (Incident.objects.count(), usb.timeline.count())
+    response = login("anonymous").post(url, {"to": "contained", "status": "sent"})
+    assert is_login_redirect(response, url)
+    assert (Incident.objects.count(), usb.timeline.count()) == before
 
 
 def test_the_csirt_moves_an_incident_on_the_page(world, login):
