@@ -437,10 +437,15 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = EvidenceSerializer
 
     def get_object(self):
-        # DRF's get_object_or_404 answers 404, not 500, for an id that is not a number.
-        evidence = generics.get_object_or_404(
-            Evidence.objects.select_related("answer"), pk=self.kwargs["pk"]
-        )
+        # DRF's get_object_or_404 answers 404, not 500, for an id that is not a number; its
+        # message names the model, so it is replaced: evidence the caller may not read and
+        # evidence that does not exist get the same answer.
+        try:
+            evidence = generics.get_object_or_404(
+                Evidence.objects.select_related("answer"), pk=self.kwargs["pk"]
+            )
+        except Http404:
+            raise Http404 from None
         if not services.can_download(self.request.user, evidence):
             raise Http404
         return evidence

@@ -865,6 +865,17 @@ def test_evidence_is_read_only_inside_its_department_and_audit(api_as, evidence,
         assert b"".join(response.streaming_content) == PDF
 
 
+@pytest.mark.parametrize("path", ["/api/evidence/{pk}/", "/api/evidence/{pk}/download/"])
+def test_evidence_another_department_may_not_read_answers_as_evidence_that_does_not_exist(
+    api_as, evidence, path
+):
+    client = api_as("other_head")
+    hidden = client.get(path.format(pk=evidence.pk))
+    missing = client.get(path.format(pk=evidence.pk + 10_000))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+
+
 def test_evidence_of_a_cycle_the_auditor_is_not_assigned_in_is_not_found(
     api_as, other_finding, people
 ):
