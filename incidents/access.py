@@ -10,7 +10,8 @@
 """
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models.expressions import Expression
 
 from isms.models import Department, Role, RoleAssignment, User, subtree_ids
 from isms.roles import AnyUser
@@ -46,6 +47,11 @@ def headed_units(user: User) -> QuerySet:
     return subtree_ids(Department.objects.filter(pk__in=departments))
 
 
+def _headed_and_triaged(user: User) -> Q:
+    """The incidents of the units under the person's headship, once triaged."""
+    return Q(department_id__in=headed_units(user), triaged_at__isnull=False)
+
+
 def visible_incidents(user: AnyUser) -> QuerySet[Incident]:
     if not user.is_authenticated:
         return Incident.objects.none()
@@ -56,9 +62,7 @@ def visible_incidents(user: AnyUser) -> QuerySet[Incident]:
         return own
     # A UNION of ids, not an OR: the cost follows the head's own incidents, not the city's
     # (bench/incident_lists.py; audits/access.py does the same).
-    headed = Incident.objects.order_by().filter(
-        department_id__in=headed_units(user), triaged_at__isnull=False
-    )
+    headed = Incident.objects.order_by().filter(_headed_and_triaged(user))
     return Incident.objects.filter(
         pk__in=own.order_by().values("pk").union(headed.values("pk"), all=True)
     )
@@ -70,18 +74,33 @@ def sees_handling(user: AnyUser) -> bool:
     return reads_all(user) or is_head(user)
 
 
-def may_read(user: AnyUser, incident: Incident) -> bool:
-    return visible_incidents(user).filter(pk=incident.pk).exists()
+# The handling details (obligations, timeline, report stages, the contact tree): the
+# readers' and, for their department's triaged incidents, the heads'; not the reporter as
+# such, who sees their report and its progress. One rule, three forms: a queryset, an
+# annotation (the lists decide it for every row in SQL), and the answer for one incident.
+
+
+def incidents_with_details(user: AnyUser) -> QuerySet[Incident]:
+    if reads_all(user):
+        return Incident.objects.all()
+    if isinstance(user, User) and is_head(user):
+        return Incident.objects.filter(_headed_and_triaged(user))
+    return Incident.objects.none()
+
+
+def details_visible(user: AnyUser) -> Expression:
+    """An annotation of incidents: whether the person reads the incident's handling."""
+    if reads_all(user):
+        return Value(True)
+    if isinstance(user, User) and is_head(user):
+        return ExpressionWrapper(_headed_and_triaged(user), output_field=BooleanField())
+    return Value(False)
 
 
 def reads_details(user: AnyUser, incident: Incident) -> bool:
-    """The handling details (obligations, the contact tree, triage notes): not the reporter
-    as such, who sees their report and its progress."""
     if reads_all(user):
         return True
-    if not (isinstance(user, User) and is_head(user)) or incident.triaged_at is None:
-        return False
-    return Department.objects.filter(pk=incident.department_id, pk__in=headed_units(user)).exists()
+    return incidents_with_details(user).filter(pk=incident.pk).exists()
 
 
 def nameable_assets(incident: Incident) -> QuerySet:

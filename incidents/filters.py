@@ -5,8 +5,7 @@ the classification (category, severity) matches only incidents whose handling th
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
-from django.db.models.expressions import Expression
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
@@ -19,30 +18,6 @@ from isms.roles import AnyUser
 
 from . import access
 from .models import Category, Decision, Incident, Obligation, Severity, Status
-
-# access.reads_details for many incidents at once: the lists run it in SQL, not per row.
-
-
-def _headed_and_triaged(user: AnyUser) -> Q:
-    return Q(triaged_at__isnull=False, department_id__in=access.headed_units(user))
-
-
-def details_visible(user: AnyUser) -> Expression:
-    """An annotation of incidents: whether the person reads the incident's handling."""
-    if access.reads_all(user):
-        return Value(True)
-    if access.is_head(user):
-        return ExpressionWrapper(_headed_and_triaged(user), output_field=BooleanField())
-    return Value(False)
-
-
-def incidents_with_details(user: AnyUser) -> QuerySet[Incident]:
-    """The incidents whose handling (obligations, timeline, report stages) the person reads."""
-    if access.reads_all(user):
-        return Incident.objects.all()
-    if access.is_head(user):
-        return Incident.objects.filter(_headed_and_triaged(user))
-    return Incident.objects.none()
 
 
 def departments_seen(user: AnyUser) -> QuerySet[Department]:
@@ -125,7 +100,7 @@ class IncidentFilter(django_filters.FilterSet):
 
 
 class ObligationFilter(django_filters.FilterSet):
-    incident = VisibleChoiceFilter(visible=incidents_with_details)
+    incident = VisibleChoiceFilter(visible=access.incidents_with_details)
     decision = django_filters.ChoiceFilter(label=_("Decision"), choices=Decision.choices)
 
     class Meta:

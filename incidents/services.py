@@ -166,13 +166,7 @@ def triage(
     with their clocks."""
     _require_handler(by)
     incident = _locked(incident)
-    if incident.status not in (
-        Status.REPORTED,
-        Status.TRIAGED,
-        Status.CONTAINED,
-        Status.ERADICATED,
-        Status.RECOVERED,
-    ):
+    if not incident.is_open:
         raise WorkflowError(_("A closed or dismissed incident is reopened before it changes."))
     if not access.handles(owner) or not owner.is_active:
         raise ValidationError(

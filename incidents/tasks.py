@@ -199,11 +199,7 @@ def summary_incidents(today):
         .annotate(n=Count("pk"))
         .order_by()
     )
-    lines = [
-        f"  {label}: {counts[value]}"
-        for value, label in Incident._meta.get_field("status").choices
-        if counts.get(value)
-    ]
+    lines = [f"  {label}: {counts[value]}" for value, label in Status.choices if counts.get(value)]
     # The week from the summary's day: now for today's run, its midnight for another day's.
     midnight = timezone.make_aware(datetime.datetime.combine(today, datetime.time()))
     now = timezone.now() if today == timezone.localdate() else midnight

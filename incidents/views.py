@@ -213,9 +213,8 @@ def _detail(request, incident, **forms):
         )
     if handles:
         context["contacts"] = Contact.objects.select_related("person", "deputy")
-        open_now = incident.status not in (Status.CLOSED, Status.DISMISSED)
         context["triage_form"] = forms.get("triage_form") or (
-            TriageForm(incident=incident) if open_now else None
+            TriageForm(incident=incident) if incident.is_open else None
         )
         moves = sorted(services.MOVES.get(incident.status, set()), key=list(Status).index)
         if incident.is_serious and incident.status == Status.RECOVERED:
@@ -224,7 +223,7 @@ def _detail(request, incident, **forms):
         move_form.fields["to"].choices = [(m, Status(m).label) for m in moves]
         context["move_form"] = move_form if moves else None
         context["reopen_form"] = forms.get("reopen_form") or (
-            ReopenForm() if not open_now else None
+            ReopenForm() if not incident.is_open else None
         )
         context["entry_form"] = forms.get("entry_form") or EntryForm()
         context["review_form"] = forms.get("review_form") or (
