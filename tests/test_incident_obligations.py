@@ -23,10 +23,9 @@ from incidents.models import (
     TimelineEntry,
 )
 from isms.exceptions import WorkflowError
-from isms.models import AuditEvent, Role
-from isms.roles import assign_role
+from isms.models import AuditEvent
 
-from .factories import UserFactory
+from .incident_helpers import csirt_fixture  # noqa: F401
 
 SEED = importlib.import_module("incidents.migrations.0002_seed_categories_and_obligations")
 
@@ -52,13 +51,6 @@ def rules(db):
     what exists), inside this test's transaction."""
     SEED.seed(apps, None)
     return {key: ObligationRule.objects.get(name=name) for key, name in RULE_NAMES.items()}
-
-
-@pytest.fixture
-def csirt(org):
-    user = UserFactory(username="csirt_joho", section=org["joho"])
-    assign_role(user, Role.CSIRT)
-    return user
 
 
 @pytest.fixture

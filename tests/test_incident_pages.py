@@ -14,11 +14,10 @@ from django.utils import timezone
 
 from incidents import services
 from incidents.models import Category, Incident, Severity, Status
-from isms.models import Role
-from isms.roles import assign_role
 
 from .conftest import ROLES
 from .factories import UserFactory
+from .incident_helpers import csirt_fixture  # noqa: F401
 from .pages import is_login_redirect, main_text, messages, page
 
 PERSONAS = [*ROLES, "csirt", "other_staff", "staff_somuka"]
@@ -29,13 +28,6 @@ HANDLERS = {"csirt", "ciso", "admin"}
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def csirt(org):
-    person = UserFactory(username="csirt_joho", section=org["joho"])
-    assign_role(person, Role.CSIRT)
-    return person
 
 
 @pytest.fixture

@@ -17,17 +17,10 @@ from incidents import services
 from incidents.models import Category, EntryKind, Incident, Severity, Status, TimelineEntry
 from isms import review
 from isms.exceptions import ImmutableRecordError, WorkflowError
-from isms.models import AuditEvent, ReviewItem, Role
-from isms.roles import assign_role
+from isms.models import AuditEvent, ReviewItem
 
 from .factories import UserFactory
-
-
-@pytest.fixture
-def csirt(org):
-    person = UserFactory(username="csirt_joho", section=org["joho"])
-    assign_role(person, Role.CSIRT)
-    return person
+from .incident_helpers import csirt_fixture  # noqa: F401
 
 
 @pytest.fixture

@@ -14,26 +14,16 @@ from django.utils import timezone
 from audits import services as audit_services
 from audits.models import Finding
 from isms import policy_actions, review
-from isms.models import ReviewItem, Role
-from isms.roles import assign_role
+from isms.models import ReviewItem
 
 from .audit_helpers import open_cycle, record_finding
 from .conftest import ROLES
-from .factories import UserFactory
+from .incident_helpers import csirt_fixture  # noqa: F401
 from .pages import is_login_redirect, links, page
 
 URL = "/policy-review/"
 READERS = {"auditor", "ciso", "admin", "csirt"}
 CISOS_OFFICE = {"ciso", "admin"}
-
-
-@pytest.fixture
-def csirt(org):
-    """A member of the CSIRT, in 情報政策課: reads the backlog (they feed it incidents'
-    lessons), but no audit finding."""
-    person = UserFactory(username="csirt_joho", section=org["joho"])
-    assign_role(person, Role.CSIRT)
-    return person
 
 
 @pytest.fixture
